@@ -1,0 +1,101 @@
+//! Event sourcing with derive macros.
+//!
+//! Declare events as plain structs with `#[derive(Event)]`, the aggregate with
+//! `#[derive(Aggregate)]`, state changes as [`Apply`] and decisions as [`Handle`]; then run
+//! commands through a [`Repository`] on any [`EventStore`].
+//!
+//! ```
+//! use es_core::{Aggregate, Apply, Event, Handle, MemoryStore, Repository};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+//! pub struct AccountOpened { pub owner: String }
+//!
+//! #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+//! pub struct MoneyDeposited { pub amount: u64 }
+//!
+//! #[derive(Debug, PartialEq, thiserror::Error)]
+//! pub enum AccountError {
+//!     #[error("the account is not open")]
+//!     NotOpen,
+//! }
+//!
+//! #[derive(Aggregate, Default, Debug)]
+//! #[aggregate(events(AccountOpened, MoneyDeposited), error = AccountError)]
+//! pub struct Account { pub opened: bool, pub balance: u64 }
+//!
+//! impl Apply<AccountOpened> for Account {
+//!     fn apply(&mut self, _: &AccountOpened) { self.opened = true; }
+//! }
+//! impl Apply<MoneyDeposited> for Account {
+//!     fn apply(&mut self, e: &MoneyDeposited) { self.balance += e.amount; }
+//! }
+//!
+//! pub struct Open { pub owner: String }
+//! pub struct Deposit { pub amount: u64 }
+//!
+//! impl Handle<Open> for Account {
+//!     fn handle(&self, cmd: &Open) -> Result<Vec<AccountEvent>, AccountError> {
+//!         Ok(vec![AccountOpened { owner: cmd.owner.clone() }.into()])
+//!     }
+//! }
+//! impl Handle<Deposit> for Account {
+//!     fn handle(&self, cmd: &Deposit) -> Result<Vec<AccountEvent>, AccountError> {
+//!         if !self.opened { return Err(AccountError::NotOpen); }
+//!         Ok(vec![MoneyDeposited { amount: cmd.amount }.into()])
+//!     }
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let accounts = Repository::<Account, _>::new(MemoryStore::new());
+//! accounts.execute("ann", Open { owner: "ann".into() }).await?;
+//! accounts.execute("ann", Deposit { amount: 10 }).await?;
+//! assert!(matches!(
+//!     accounts.execute("bob", Deposit { amount: 5 }).await,
+//!     Err(es_core::CommandError::Rejected(AccountError::NotOpen))
+//! ));
+//! let ann = accounts.load("ann").await?;
+//! assert_eq!((ann.state.balance, ann.version), (10, 2));
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+
+// Lets the derives' `::es_core::..` paths resolve inside this crate's own tests.
+extern crate self as es_core;
+
+mod aggregate;
+pub mod codec;
+mod event;
+pub mod idempotency;
+mod memory;
+mod metadata;
+mod recorded;
+mod repository;
+mod retry;
+mod store;
+
+pub use aggregate::{Aggregate, Apply, Handle};
+pub use codec::{DecodeError, DecodeFailure, EncodeError};
+pub use event::{Event, EventEnum};
+pub use memory::MemoryStore;
+pub use metadata::Metadata;
+pub use recorded::Recorded;
+pub use repository::{CommandError, Loaded, Repository};
+pub use retry::RetryPolicy;
+pub use store::{Appended, AppendedEvent, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent};
+
+/// The derives, beside the traits of the same name (as `serde::Serialize` is both).
+pub use es_macros::{Aggregate, Event};
+
+pub use uuid::Uuid;
+
+/// What the derives' generated code names. Not a public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::aggregate::{Aggregate, Apply};
+    pub use crate::codec::{
+        decode_current, encode_event, str_eq, upcast_names_match, DecodeFailure, EncodeError, EncodedEvent,
+    };
+    pub use crate::event::{Event, EventEnum};
+    pub use serde_json::value::RawValue;
+}

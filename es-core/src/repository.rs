@@ -1,0 +1,210 @@
+//! `Repository`: load an aggregate, decide on a command, append the result, retry on conflict.
+
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::aggregate::{Aggregate, Handle};
+use crate::codec;
+use crate::metadata::Metadata;
+use crate::recorded::Recorded;
+use crate::retry::RetryPolicy;
+use crate::store::{EventStore, ExpectedVersion, NewEvent, StoreError};
+
+/// How many events `load` asks the store for at a time.
+const PAGE: usize = 4096;
+
+/// Runs commands against aggregates of type `A` kept in the store `S`.
+///
+/// ```
+/// # use es_core::{Aggregate, Apply, Event, Handle, MemoryStore, Repository};
+/// # use serde::{Deserialize, Serialize};
+/// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// # pub struct Incremented { by: u32 }
+/// # #[derive(Aggregate, Default)]
+/// # #[aggregate(events(Incremented), error = std::convert::Infallible)]
+/// # pub struct Counter { value: u32 }
+/// # impl Apply<Incremented> for Counter { fn apply(&mut self, e: &Incremented) { self.value += e.by } }
+/// # pub struct Increment;
+/// # impl Handle<Increment> for Counter {
+/// #     fn handle(&self, _: &Increment) -> Result<Vec<CounterEvent>, Self::Error> { Ok(vec![Incremented { by: 1 }.into()]) }
+/// # }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let counters = Repository::<Counter, _>::new(MemoryStore::new());
+/// counters.execute("c1", Increment).await?;
+/// let recorded = counters.execute("c1", Increment).await?;
+/// assert_eq!(recorded[0].stream, "Counter-c1");
+/// assert_eq!(recorded[0].stream_version, 2);
+/// assert_eq!(counters.load("c1").await?.state.value, 2);
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub struct Repository<A, S> {
+    store: S,
+    retry: RetryPolicy,
+    /// Conflicts retried, shared by clones.
+    retries: Arc<AtomicU64>,
+    aggregate: PhantomData<fn() -> A>,
+}
+
+impl<A, S: Clone> Clone for Repository<A, S> {
+    fn clone(&self) -> Self {
+        Repository {
+            store: self.store.clone(),
+            retry: self.retry,
+            retries: Arc::clone(&self.retries),
+            aggregate: PhantomData,
+        }
+    }
+}
+
+impl<A, S: std::fmt::Debug> std::fmt::Debug for Repository<A, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repository")
+            .field("aggregate", &std::any::type_name::<A>())
+            .field("store", &self.store)
+            .field("retry", &self.retry)
+            .finish()
+    }
+}
+
+/// An aggregate's state and the version of its stream it was built from (0: no events yet).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded<A> {
+    /// The state after applying every event.
+    pub state: A,
+    /// The version of the last event applied.
+    pub version: u64,
+}
+
+/// Why a command did not record its events.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError<E> {
+    /// The aggregate refused the command.
+    #[error("command rejected: {0:?}")]
+    Rejected(E),
+    /// Other writers kept changing the stream; every attempt met a newer version.
+    #[error("stream `{stream}` kept changing: {attempts} attempts all met a version conflict")]
+    Conflict {
+        /// The aggregate's stream.
+        stream: String,
+        /// How many times load-decide-append ran.
+        attempts: u32,
+    },
+    /// The store or the codec failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl<A: Aggregate, S: EventStore> Repository<A, S> {
+    /// A repository over `store`.
+    pub fn new(store: S) -> Self {
+        Repository { store, retry: RetryPolicy::default(), retries: Arc::default(), aggregate: PhantomData }
+    }
+
+    /// How many times a command met a version conflict and ran again, counted over this
+    /// repository and its clones.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    /// Sets how many times `execute` runs load-decide-append before giving up on conflicts
+    /// (at least 1), keeping the backoff.
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.retry = self.retry.max_attempts(attempts);
+        self
+    }
+
+    /// Replaces the retry policy (attempts and backoff).
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Rebuilds the aggregate with this id from its events.
+    pub async fn load(&self, id: &str) -> Result<Loaded<A>, StoreError> {
+        let stream = A::stream_name(id);
+        let mut loaded = Loaded { state: A::default(), version: 0 };
+        loop {
+            let page = self.store.read_stream(&stream, loaded.version + 1, PAGE).await?;
+            for stored in &page {
+                let event: A::Event = codec::decode(stored)?;
+                loaded.state.apply(&event);
+                loaded.version = stored.stream_version;
+            }
+            if page.len() < PAGE {
+                return Ok(loaded);
+            }
+        }
+    }
+
+    /// Loads the aggregate, lets it decide on `command`, and appends the events it returns,
+    /// expecting the version it loaded. On a conflict the whole cycle runs again, up to the
+    /// configured number of attempts. Returns the events recorded (none if it decided on none).
+    pub async fn execute<C>(
+        &self,
+        id: &str,
+        command: C,
+    ) -> Result<Vec<Recorded<A::Event>>, CommandError<A::Error>>
+    where
+        A: Handle<C>,
+    {
+        self.execute_with(id, command, Metadata::default()).await
+    }
+
+    /// Like [`execute`](Self::execute), recording `metadata` (correlation and causation ids,
+    /// free key/values) with every event.
+    pub async fn execute_with<C>(
+        &self,
+        id: &str,
+        command: C,
+        metadata: Metadata,
+    ) -> Result<Vec<Recorded<A::Event>>, CommandError<A::Error>>
+    where
+        A: Handle<C>,
+    {
+        let stream = A::stream_name(id);
+        for attempt in 1..=self.retry.attempts() {
+            if attempt > 1 {
+                self.retry.wait(attempt - 1).await;
+            }
+            let loaded = self.load(id).await?;
+            let events = loaded.state.handle(&command).map_err(CommandError::Rejected)?;
+            if events.is_empty() {
+                return Ok(Vec::new());
+            }
+            let new_events = events
+                .iter()
+                .map(|e| NewEvent::encode(e, metadata.clone()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(StoreError::from)?;
+            match self.store.append(&stream, ExpectedVersion::Exact(loaded.version), new_events).await {
+                Ok(appended) => {
+                    return Ok(events
+                        .into_iter()
+                        .zip(appended.events)
+                        .map(|(event, at)| Recorded {
+                            event,
+                            id: at.id,
+                            stream: stream.clone(),
+                            stream_version: at.stream_version,
+                            position: at.position,
+                            metadata: metadata.clone(),
+                            recorded_at: at.recorded_at,
+                        })
+                        .collect());
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    self.retries.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(CommandError::Conflict { stream, attempts: self.retry.attempts() })
+    }
+}

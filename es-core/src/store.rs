@@ -1,0 +1,299 @@
+//! The `EventStore` trait: the one seam every backend implements, and the records it moves.
+
+use std::fmt;
+use std::future::Future;
+use std::time::SystemTime;
+
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+use crate::codec::{DecodeError, EncodeError};
+use crate::event::EventEnum;
+use crate::metadata::Metadata;
+
+/// Storage of event streams with optimistic concurrency and one global order.
+///
+/// Implementations are cheap to clone (a handle to shared state) and must pass the conformance
+/// suite in `es-testing`.
+pub trait EventStore: Clone + Send + Sync + 'static {
+    /// Atomically appends `events` to `stream` if its version matches `expected`.
+    ///
+    /// Re-appending events whose ids are already stored, as the exact retry of an earlier
+    /// successful append, acknowledges that append and stores nothing twice.
+    fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> impl Future<Output = Result<Appended, StoreError>> + Send;
+
+    /// Events of one stream with version >= `from`, at most `limit`, in version order.
+    fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Events of all streams with position >= `from`, at most `limit`, in position order; never
+    /// returns a position while a lower one can still commit.
+    fn read_all(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+}
+
+/// The version a stream must be at for an append to go through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExpectedVersion {
+    /// No check.
+    Any,
+    /// The stream must not exist yet (the same as `Exact(0)`).
+    NoStream,
+    /// The stream's last event must have this version (0: the stream must not exist).
+    Exact(u64),
+}
+
+impl ExpectedVersion {
+    /// Whether a stream at `actual` (0 for none) satisfies this expectation.
+    pub fn matches(self, actual: u64) -> bool {
+        match self {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => actual == 0,
+            ExpectedVersion::Exact(n) => actual == n,
+        }
+    }
+
+    /// The version the stream must be at, if any is required.
+    pub fn required(self) -> Option<u64> {
+        match self {
+            ExpectedVersion::Any => None,
+            ExpectedVersion::NoStream => Some(0),
+            ExpectedVersion::Exact(n) => Some(n),
+        }
+    }
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectedVersion::Any => f.write_str("any version"),
+            ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => f.write_str("no stream"),
+            ExpectedVersion::Exact(n) => write!(f, "version {n}"),
+        }
+    }
+}
+
+/// An event to append: id, stored name, schema version, JSON payload and metadata.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// Unique id; appending an id that is already stored does not store it twice.
+    pub id: Uuid,
+    /// The stored name.
+    pub name: String,
+    /// The schema version of the payload.
+    pub schema_version: u32,
+    /// The JSON payload.
+    pub payload: Box<RawValue>,
+    /// Correlation, causation and free key/values.
+    pub metadata: Metadata,
+}
+
+impl NewEvent {
+    /// An event with a fresh id and empty metadata, for tools, migrations and tests that write
+    /// raw events.
+    ///
+    /// ```
+    /// let e = es_core::NewEvent::new("AccountOpened", 1, serde_json::json!({ "owner": "ann" }));
+    /// assert_eq!(e.payload.get(), r#"{"owner":"ann"}"#);
+    /// ```
+    pub fn new(name: impl Into<String>, schema_version: u32, payload: serde_json::Value) -> Self {
+        NewEvent {
+            id: Uuid::new_v4(),
+            name: name.into(),
+            schema_version,
+            payload: raw_json(&payload),
+            metadata: Metadata::default(),
+        }
+    }
+
+    /// Encodes a typed event with a fresh id and the given metadata.
+    pub fn encode<E: EventEnum>(event: &E, metadata: Metadata) -> Result<Self, EncodeError> {
+        let encoded = event.encode()?;
+        Ok(NewEvent {
+            id: Uuid::new_v4(),
+            name: encoded.name.to_owned(),
+            schema_version: encoded.schema_version,
+            payload: encoded.payload,
+            metadata,
+        })
+    }
+
+    /// Replaces the id (to make an append retryable with the same ids).
+    pub fn with_id(mut self, id: Uuid) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// Replaces the metadata.
+    pub fn with_metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+}
+
+/// An event as stored: a [`NewEvent`]'s fields plus where and when it was recorded.
+///
+/// Equality compares every field, the payload as JSON text.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    /// The event's id.
+    pub id: Uuid,
+    /// The stream it belongs to.
+    pub stream: String,
+    /// Its version in the stream, from 1, without gaps.
+    pub stream_version: u64,
+    /// Its global position, from 1, in commit order.
+    pub position: u64,
+    /// The stored name.
+    pub name: String,
+    /// The schema version of the payload.
+    pub schema_version: u32,
+    /// The JSON payload.
+    pub payload: Box<RawValue>,
+    /// Correlation, causation and free key/values.
+    pub metadata: Metadata,
+    /// When the store recorded it (microsecond precision).
+    pub recorded_at: SystemTime,
+}
+
+impl PartialEq for StoredEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.stream == other.stream
+            && self.stream_version == other.stream_version
+            && self.position == other.position
+            && self.name == other.name
+            && self.schema_version == other.schema_version
+            && self.payload.get() == other.payload.get()
+            && self.metadata == other.metadata
+            && self.recorded_at == other.recorded_at
+    }
+}
+
+/// What an append recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// The stream's version after the append (unchanged when no event was given).
+    pub stream_version: u64,
+    /// Where each event of the call landed, in the order given.
+    pub events: Vec<AppendedEvent>,
+}
+
+/// Where one appended event landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendedEvent {
+    /// The event's id.
+    pub id: Uuid,
+    /// Its version in the stream.
+    pub stream_version: u64,
+    /// Its global position.
+    pub position: u64,
+    /// When the store recorded it.
+    pub recorded_at: SystemTime,
+}
+
+/// Everything a store (or the codec on a store's records) can report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The stream was not at the expected version.
+    #[error(
+        "version conflict on stream `{stream}`: expected {expected}, but the stream is at version {actual}"
+    )]
+    Conflict {
+        /// The stream appended to.
+        stream: String,
+        /// What the append expected.
+        expected: ExpectedVersion,
+        /// The stream's version (0: no stream).
+        actual: u64,
+    },
+    /// An event id of the append is already stored, and the append is not an exact retry of the
+    /// one that stored it.
+    #[error("event id {id} appended to `{stream}` is already stored (in `{stored_stream}` at version {stored_version}), and this append is not an exact retry of the one that stored it")]
+    DuplicateEventId {
+        /// The stream appended to.
+        stream: String,
+        /// The id already stored.
+        id: Uuid,
+        /// The stream holding it.
+        stored_stream: String,
+        /// Its version there (0 when it is repeated within the append itself).
+        stored_version: u64,
+    },
+    /// An event could not be serialized.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// A stored event could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The backend failed (I/O, connection, a row that does not decode, ...).
+    #[error("{backend} event store: {source}")]
+    Backend {
+        /// Which store: "memory", "sqlite", "postgres", ...
+        backend: &'static str,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl StoreError {
+    /// Wraps a backend error.
+    pub fn backend(
+        backend: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        StoreError::Backend { backend, source: source.into() }
+    }
+}
+
+/// Serializes a JSON value to its raw text. Infallible for `Value`, whose keys are strings.
+pub(crate) fn raw_json(value: &serde_json::Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(value).unwrap_or_else(|_| unreachable_json())
+}
+
+#[cold]
+fn unreachable_json() -> Box<RawValue> {
+    // serde_json::Value has string keys only, so serializing it cannot fail.
+    unreachable!("a serde_json::Value always serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_version_matches() {
+        assert!(ExpectedVersion::Any.matches(7));
+        assert!(ExpectedVersion::NoStream.matches(0) && !ExpectedVersion::NoStream.matches(1));
+        assert!(ExpectedVersion::Exact(0).matches(0));
+        assert!(ExpectedVersion::Exact(3).matches(3) && !ExpectedVersion::Exact(3).matches(2));
+        assert_eq!(ExpectedVersion::Exact(0).to_string(), "no stream");
+    }
+
+    #[test]
+    fn conflict_message_names_stream_and_versions() {
+        let e = StoreError::Conflict {
+            stream: "Account-ann".into(),
+            expected: ExpectedVersion::Exact(2),
+            actual: 3,
+        };
+        assert_eq!(
+            e.to_string(),
+            "version conflict on stream `Account-ann`: expected version 2, but the stream is at version 3"
+        );
+    }
+}

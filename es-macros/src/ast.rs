@@ -1,0 +1,255 @@
+//! The models the derives generate from, parsed from `syn::DeriveInput`.
+//!
+//! Parsing never stops at the first mistake: every attribute error is recorded in the [`Ctxt`]
+//! and parsing goes on, so the user sees all of them at once.
+
+use syn::{Data, DeriveInput, Ident, LitStr};
+
+use crate::attr::{self, Attr, Symbol, Version};
+use crate::ctxt::{record, Ctxt};
+
+/// A `#[derive(Event)]` input.
+pub struct Event<'a> {
+    pub original: &'a DeriveInput,
+    /// The stored name: `#[event(name = "..")]`, or the type's name.
+    pub name: LitStr,
+    /// True when the name was given explicitly.
+    pub name_given: bool,
+    /// `#[event(version = N)]`, 1 when absent.
+    pub version: Option<Version>,
+    /// `#[event(upcast_from = Prev)]`: the same event one schema version older.
+    pub upcast_from: Option<syn::Path>,
+    /// `#[event(renamed_from = "Old")]`: names this event was stored under before.
+    pub renamed_from: Vec<LitStr>,
+}
+
+/// A `#[derive(Aggregate)]` input.
+pub struct Aggregate<'a> {
+    pub original: &'a DeriveInput,
+    /// The stream-name prefix: `#[aggregate(name = "..")]`, or the type's name.
+    pub name: LitStr,
+    /// `#[aggregate(events(..))]`, in the order written.
+    pub events: Option<Vec<syn::Path>>,
+    /// `#[aggregate(error = T)]`.
+    pub error: Option<syn::Type>,
+    /// `#[aggregate(event_enum = Ident)]`, or `<Type>Event`.
+    pub event_enum: Ident,
+}
+
+impl<'a> Event<'a> {
+    pub fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput) -> Self {
+        reject_union(cx, input, "Event");
+        let mut name = Attr::none("event", attr::NAME);
+        let mut version = Attr::none("event", attr::VERSION);
+        let mut upcast_from = Attr::none("event", attr::UPCAST_FROM);
+        let mut renamed_from = Vec::new();
+
+        for a in input.attrs.iter().filter(|a| a.path() == &attr::EVENT) {
+            let result = a.parse_nested_meta(|meta| {
+                if meta.path == attr::NAME {
+                    // #[event(name = "MoneyDeposited")]
+                    if let Some(s) = record(cx, attr::parse_lit_str(&meta)) {
+                        name.set(cx, &meta.path, s);
+                    }
+                } else if meta.path == attr::VERSION {
+                    // #[event(version = 2)]
+                    if let Some(v) = record(cx, attr::parse_version(&meta, "event")) {
+                        version.set(cx, &meta.path, v);
+                    }
+                } else if meta.path == attr::UPCAST_FROM {
+                    // #[event(upcast_from = MoneyDepositedV1)]
+                    let path = meta.value()?.parse::<syn::Path>()?;
+                    upcast_from.set(cx, &meta.path, path);
+                } else if meta.path == attr::RENAMED_FROM {
+                    // #[event(renamed_from = "FundsAdded")]
+                    if let Some(s) = record(cx, attr::parse_lit_str(&meta)) {
+                        renamed_from.push(s);
+                    }
+                } else {
+                    unknown_key(cx, &meta, attr::EVENT, &["name", "version", "upcast_from", "renamed_from"])?;
+                }
+                Ok(())
+            });
+            record(cx, result);
+        }
+
+        let given = name.get();
+        Event {
+            original: input,
+            name_given: given.is_some(),
+            name: given.unwrap_or_else(|| LitStr::new(&input.ident.to_string(), input.ident.span())),
+            version: version.get(),
+            upcast_from: upcast_from.get(),
+            renamed_from,
+        }
+    }
+
+    /// The schema version, 1 when not given.
+    pub fn version(&self) -> u32 {
+        self.version.as_ref().map_or(1, |v| v.value)
+    }
+}
+
+impl<'a> Aggregate<'a> {
+    pub fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput) -> Self {
+        reject_union(cx, input, "Aggregate");
+        let mut name = Attr::none("aggregate", attr::NAME);
+        let mut events = Attr::none("aggregate", attr::EVENTS);
+        let mut error = Attr::none("aggregate", attr::ERROR);
+        let mut event_enum = Attr::none("aggregate", attr::EVENT_ENUM);
+
+        for a in input.attrs.iter().filter(|a| a.path() == &attr::AGGREGATE) {
+            let result = a.parse_nested_meta(|meta| {
+                if meta.path == attr::EVENTS {
+                    // #[aggregate(events(AccountOpened, MoneyDeposited))]
+                    let list = attr::parse_path_list(&meta)?;
+                    events.set(cx, &meta.path, list.into_iter().collect::<Vec<_>>());
+                } else if meta.path == attr::ERROR {
+                    // #[aggregate(error = AccountError)]
+                    let ty = meta.value()?.parse::<syn::Type>()?;
+                    error.set(cx, &meta.path, ty);
+                } else if meta.path == attr::NAME {
+                    // #[aggregate(name = "Account")]
+                    if let Some(s) = record(cx, attr::parse_lit_str(&meta)) {
+                        name.set(cx, &meta.path, s);
+                    }
+                } else if meta.path == attr::EVENT_ENUM {
+                    // #[aggregate(event_enum = AccountEvent)]
+                    let ident = meta.value()?.parse::<Ident>()?;
+                    event_enum.set(cx, &meta.path, ident);
+                } else {
+                    unknown_key(cx, &meta, attr::AGGREGATE, &["events", "error", "name", "event_enum"])?;
+                }
+                Ok(())
+            });
+            record(cx, result);
+        }
+
+        let ident = &input.ident;
+        Aggregate {
+            original: input,
+            name: name.get().unwrap_or_else(|| LitStr::new(&ident.to_string(), ident.span())),
+            events: events.get(),
+            error: error.get(),
+            event_enum: event_enum
+                .get()
+                .unwrap_or_else(|| Ident::new(&format!("{ident}Event"), ident.span())),
+        }
+    }
+
+    /// The enum variant for a listed event: the last segment of its path.
+    pub fn variant(path: &syn::Path) -> Option<&Ident> {
+        path.segments.last().map(|s| &s.ident)
+    }
+}
+
+fn reject_union(cx: &mut Ctxt, input: &DeriveInput, derive: &str) {
+    if let Data::Union(u) = &input.data {
+        cx.error_spanned_by(
+            u.union_token,
+            format_args!("#[derive({derive})] is not supported on a union: use a struct"),
+        );
+    }
+}
+
+/// Records an unknown key at its token, naming the keys that exist, and skips its value so that
+/// parsing can go on.
+fn unknown_key(
+    cx: &mut Ctxt,
+    meta: &syn::meta::ParseNestedMeta,
+    attr: Symbol,
+    known: &[&str],
+) -> syn::Result<()> {
+    let path = &meta.path;
+    let key = quote::quote!(#path).to_string().replace(' ', "");
+    cx.error_spanned_by(
+        &meta.path,
+        format_args!("unknown {attr} attribute `{key}`; expected one of: {}", known.join(", ")),
+    );
+    attr::skip_value(meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn event_errors(input: DeriveInput) -> Option<String> {
+        let mut cx = Ctxt::default();
+        let _ = Event::from_syn(&mut cx, &input);
+        cx.into_compile_errors().map(|t| t.to_string())
+    }
+
+    #[test]
+    fn event_defaults_to_type_name_and_version_1() {
+        let input: DeriveInput = parse_quote!(
+            struct AccountOpened {
+                owner: String,
+            }
+        );
+        let mut cx = Ctxt::default();
+        let e = Event::from_syn(&mut cx, &input);
+        assert!(cx.into_compile_errors().is_none());
+        assert_eq!(e.name.value(), "AccountOpened");
+        assert_eq!(e.version(), 1);
+        assert!(e.upcast_from.is_none() && !e.name_given);
+    }
+
+    #[test]
+    fn event_reads_every_key() {
+        let input: DeriveInput = parse_quote! {
+            #[event(name = "Deposited", version = 3, upcast_from = v2::Deposited, renamed_from = "Old")]
+            struct Deposited;
+        };
+        let mut cx = Ctxt::default();
+        let e = Event::from_syn(&mut cx, &input);
+        assert!(cx.into_compile_errors().is_none());
+        assert_eq!(e.name.value(), "Deposited");
+        assert_eq!(e.version(), 3);
+        assert!(e.upcast_from.is_some());
+        assert_eq!(e.renamed_from[0].value(), "Old");
+    }
+
+    #[test]
+    fn event_reports_every_mistake_at_once() {
+        let errors = event_errors(parse_quote! {
+            #[event(version = 0, colour = "red", name = 5)]
+            #[event(version = 2, version = 3)]
+            struct E;
+        })
+        .expect("errors");
+        assert!(errors.contains("schema versions start at 1"), "{errors}");
+        assert!(errors.contains("unknown event attribute `colour`"), "{errors}");
+        assert!(errors.contains("expected a string literal"), "{errors}");
+        assert!(errors.contains("duplicate #[event(version = ...)] attribute"), "{errors}");
+    }
+
+    #[test]
+    fn aggregate_reads_events_and_error() {
+        let input: DeriveInput = parse_quote! {
+            #[aggregate(events(A, m::B), error = MyError, name = "Acct", event_enum = Ev)]
+            struct Account;
+        };
+        let mut cx = Ctxt::default();
+        let a = Aggregate::from_syn(&mut cx, &input);
+        assert!(cx.into_compile_errors().is_none());
+        let events = a.events.expect("events");
+        assert_eq!(events.len(), 2);
+        assert_eq!(Aggregate::variant(&events[1]).map(|i| i.to_string()), Some("B".into()));
+        assert_eq!(a.name.value(), "Acct");
+        assert_eq!(a.event_enum.to_string(), "Ev");
+        assert!(a.error.is_some());
+    }
+
+    #[test]
+    fn aggregate_default_enum_name() {
+        let input: DeriveInput = parse_quote!(
+            #[aggregate(events(A), error = E)]
+            struct Account;
+        );
+        let mut cx = Ctxt::default();
+        let a = Aggregate::from_syn(&mut cx, &input);
+        assert_eq!(a.event_enum.to_string(), "AccountEvent");
+        assert_eq!(a.name.value(), "Account");
+    }
+}

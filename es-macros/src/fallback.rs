@@ -1,0 +1,51 @@
+//! What a derive emits beside its errors: impls with `unreachable!()` bodies, so that code using
+//! the type still type-checks and the user sees the real mistake, not a cascade of follow-ups.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::DeriveInput;
+
+use crate::ast::Aggregate;
+use crate::expand::aggregate::{aggregate_impl, event_enum};
+
+/// A stand-in `impl Event`.
+pub fn event(input: &DeriveInput) -> TokenStream {
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let name = ident.to_string();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::es_core::__private::Event for #ident #ty_generics #where_clause {
+            const NAME: &'static str = #name;
+            const VERSION: u32 = 1;
+        }
+    }
+}
+
+/// The event enum with the events that parsed, and a stand-in `impl Aggregate`.
+pub fn aggregate(agg: &Aggregate) -> TokenStream {
+    let events = agg.events.as_deref().unwrap_or_default();
+    let enum_ident = &agg.event_enum;
+    let event_enum = event_enum(agg, events);
+    let aggregate_impl = aggregate_impl(agg, &[], Vec::new());
+    quote! {
+        #event_enum
+        #[automatically_derived]
+        impl ::es_core::__private::EventEnum for #enum_ident {
+            const NAMES: &'static [&'static str] = &[];
+            fn event_name(&self) -> &'static str { ::core::unreachable!() }
+            fn schema_version(&self) -> u32 { ::core::unreachable!() }
+            fn encode(&self) -> ::core::result::Result<::es_core::__private::EncodedEvent, ::es_core::__private::EncodeError> {
+                ::core::unreachable!()
+            }
+            fn decode(
+                _: &str,
+                _: u32,
+                _: &::es_core::__private::RawValue,
+            ) -> ::core::result::Result<Self, ::es_core::__private::DecodeFailure> {
+                ::core::unreachable!()
+            }
+        }
+        #aggregate_impl
+    }
+}

@@ -1,0 +1,33 @@
+//! Derive macros of the es event-sourcing framework.
+//!
+//! Use them through `es_core`, which re-exports each derive beside the trait of the same name
+//! (`use es_core::{Aggregate, Event};`); es-core's crate docs show a complete, tested example.
+//!
+//! Each derive runs the same pipeline: [`ast`] parses the input into a model (collecting every
+//! attribute error), [`check`] validates rules that span several items, and `expand` generates
+//! code from the model alone. On invalid input the errors are emitted together with stub impls
+//! ([`fallback`]), so the user sees the real mistake rather than a cascade.
+
+use proc_macro::TokenStream;
+use syn::{parse_macro_input, DeriveInput};
+
+mod ast;
+mod attr;
+mod check;
+mod ctxt;
+mod expand;
+mod fallback;
+
+/// Derives `es_core::Event`: a stable name, a schema version and the upcast chain.
+#[proc_macro_derive(Event, attributes(event))]
+pub fn derive_event(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::event(&input).into()
+}
+
+/// Derives `es_core::Aggregate`: the event enum, its `From` impls, the apply dispatch and the codec.
+#[proc_macro_derive(Aggregate, attributes(aggregate))]
+pub fn derive_aggregate(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::aggregate(&input).into()
+}

@@ -1,0 +1,1 @@
+//! Testing support for the es event-sourcing framework (in progress).

@@ -1,0 +1,124 @@
+//! The bank domain: accounts that open, take deposits and allow withdrawals up to their balance.
+//!
+//! Shared by `examples/bank/main.rs` and the tests in `tests/`, which include it with `#[path]`.
+
+use es_core::{Aggregate, Apply, Event, Handle};
+use serde::{Deserialize, Serialize};
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct AccountOpened {
+    pub owner: String,
+}
+
+/// The current shape of a deposit: version 2 added the currency.
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[event(version = 2, upcast_from = MoneyDepositedV1)]
+pub struct MoneyDeposited {
+    pub amount: u64,
+    pub currency: String,
+}
+
+/// A deposit as the first release stored it, before currencies.
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[event(name = "MoneyDeposited", version = 1)]
+pub struct MoneyDepositedV1 {
+    pub amount: u64,
+}
+
+impl From<MoneyDepositedV1> for MoneyDeposited {
+    fn from(old: MoneyDepositedV1) -> Self {
+        MoneyDeposited { amount: old.amount, currency: "EUR".into() }
+    }
+}
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct MoneyWithdrawn {
+    pub amount: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    #[error("the account is not open")]
+    NotOpen,
+    #[error("the account is already open")]
+    AlreadyOpen,
+    #[error("an amount must be greater than zero")]
+    ZeroAmount,
+    #[error("insufficient funds: the balance is {balance}, {requested} was requested")]
+    InsufficientFunds { balance: u64, requested: u64 },
+}
+
+#[derive(Aggregate, Default, Debug, Clone, PartialEq)]
+#[aggregate(events(AccountOpened, MoneyDeposited, MoneyWithdrawn), error = AccountError)]
+pub struct Account {
+    pub owner: String,
+    pub opened: bool,
+    pub balance: u64,
+}
+
+impl Apply<AccountOpened> for Account {
+    fn apply(&mut self, e: &AccountOpened) {
+        self.opened = true;
+        self.owner.clone_from(&e.owner);
+    }
+}
+
+impl Apply<MoneyDeposited> for Account {
+    fn apply(&mut self, e: &MoneyDeposited) {
+        self.balance += e.amount;
+    }
+}
+
+impl Apply<MoneyWithdrawn> for Account {
+    fn apply(&mut self, e: &MoneyWithdrawn) {
+        self.balance -= e.amount;
+    }
+}
+
+pub struct Open {
+    pub owner: String,
+}
+
+pub struct Deposit {
+    pub amount: u64,
+}
+
+pub struct Withdraw {
+    pub amount: u64,
+}
+
+impl Handle<Open> for Account {
+    fn handle(&self, cmd: &Open) -> Result<Vec<AccountEvent>, AccountError> {
+        if self.opened {
+            return Err(AccountError::AlreadyOpen);
+        }
+        Ok(vec![AccountOpened { owner: cmd.owner.clone() }.into()])
+    }
+}
+
+impl Handle<Deposit> for Account {
+    fn handle(&self, cmd: &Deposit) -> Result<Vec<AccountEvent>, AccountError> {
+        if !self.opened {
+            return Err(AccountError::NotOpen);
+        }
+        if cmd.amount == 0 {
+            return Err(AccountError::ZeroAmount);
+        }
+        Ok(vec![MoneyDeposited { amount: cmd.amount, currency: "EUR".into() }.into()])
+    }
+}
+
+impl Handle<Withdraw> for Account {
+    fn handle(&self, cmd: &Withdraw) -> Result<Vec<AccountEvent>, AccountError> {
+        if !self.opened {
+            return Err(AccountError::NotOpen);
+        }
+        if cmd.amount == 0 {
+            return Err(AccountError::ZeroAmount);
+        }
+        if cmd.amount > self.balance {
+            return Err(AccountError::InsufficientFunds { balance: self.balance, requested: cmd.amount });
+        }
+        Ok(vec![MoneyWithdrawn { amount: cmd.amount }.into()])
+    }
+}

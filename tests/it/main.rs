@@ -1,0 +1,10 @@
+//! Cross-crate behaviour tests, one binary for every area to keep link times down.
+
+#[path = "../../examples/bank/domain.rs"]
+#[allow(dead_code)]
+mod bank;
+mod codec;
+mod hygiene;
+mod memory_store;
+mod repository;
+mod second_domain;
