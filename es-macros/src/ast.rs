@@ -48,7 +48,7 @@ impl<'a> Event<'a> {
             let result = a.parse_nested_meta(|meta| {
                 if meta.path == attr::NAME {
                     // #[event(name = "MoneyDeposited")]
-                    if let Some(s) = record(cx, attr::parse_lit_str(&meta)) {
+                    if let Some(s) = record(cx, attr::parse_lit_str(&meta, "event")) {
                         name.set(cx, &meta.path, s);
                     }
                 } else if meta.path == attr::VERSION {
@@ -62,7 +62,7 @@ impl<'a> Event<'a> {
                     upcast_from.set(cx, &meta.path, path);
                 } else if meta.path == attr::RENAMED_FROM {
                     // #[event(renamed_from = "FundsAdded")]
-                    if let Some(s) = record(cx, attr::parse_lit_str(&meta)) {
+                    if let Some(s) = record(cx, attr::parse_lit_str(&meta, "event")) {
                         renamed_from.push(s);
                     }
                 } else {
@@ -110,7 +110,7 @@ impl<'a> Aggregate<'a> {
                     error.set(cx, &meta.path, ty);
                 } else if meta.path == attr::NAME {
                     // #[aggregate(name = "Account")]
-                    if let Some(s) = record(cx, attr::parse_lit_str(&meta)) {
+                    if let Some(s) = record(cx, attr::parse_lit_str(&meta, "aggregate")) {
                         name.set(cx, &meta.path, s);
                     }
                 } else if meta.path == attr::EVENT_ENUM {

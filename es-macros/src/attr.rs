@@ -69,14 +69,17 @@ pub struct Version {
     pub lit: LitInt,
 }
 
-/// Parses `= "text"`.
-pub fn parse_lit_str(meta: &ParseNestedMeta) -> syn::Result<LitStr> {
+/// Parses `= "text"` for a key of `#[attr(..)]`.
+pub fn parse_lit_str(meta: &ParseNestedMeta, attr: &str) -> syn::Result<LitStr> {
     let expr: syn::Expr = meta.value()?.parse()?;
     match expr {
         syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Ok(s),
         other => Err(syn::Error::new_spanned(
             other,
-            format_args!("expected a string literal, as in #[{} = \"...\"]", meta.path.to_token_stream()),
+            format_args!(
+                "expected a string literal, as in #[{attr}({} = \"...\")]",
+                meta.path.to_token_stream()
+            ),
         )),
     }
 }

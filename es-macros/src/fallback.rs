@@ -3,13 +3,19 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::DeriveInput;
+use std::collections::HashSet;
+
+use syn::{Data, DeriveInput};
 
 use crate::ast::Aggregate;
 use crate::expand::aggregate::{aggregate_impl, event_enum};
 
 /// A stand-in `impl Event`.
 pub fn event(input: &DeriveInput) -> TokenStream {
+    // A union cannot be an event at all: a stand-in would only add unrelated errors.
+    if matches!(input.data, Data::Union(_)) {
+        return TokenStream::new();
+    }
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let name = ident.to_string();
@@ -24,7 +30,19 @@ pub fn event(input: &DeriveInput) -> TokenStream {
 
 /// The event enum with the events that parsed, and a stand-in `impl Aggregate`.
 pub fn aggregate(agg: &Aggregate) -> TokenStream {
-    let events = agg.events.as_deref().unwrap_or_default();
+    if matches!(agg.original.data, Data::Union(_)) {
+        return TokenStream::new();
+    }
+    // Only events with distinct variants, so a duplicate in the list is reported once.
+    let mut seen = HashSet::new();
+    let events: Vec<syn::Path> = agg
+        .events
+        .iter()
+        .flatten()
+        .filter(|p| Aggregate::variant(p).is_some_and(|v| seen.insert(v.clone())))
+        .cloned()
+        .collect();
+    let events = events.as_slice();
     let enum_ident = &agg.event_enum;
     let event_enum = event_enum(agg, events);
     let aggregate_impl = aggregate_impl(agg, &[], Vec::new());

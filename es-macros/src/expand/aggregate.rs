@@ -71,6 +71,9 @@ fn codec(agg: &Aggregate, events: &[syn::Path]) -> TokenStream {
         .iter()
         .zip(&variants)
         .map(|(ty, variant)| quote!(#enum_ident::#variant(_) => <#ty as ::es_core::__private::Event>::NAME));
+    let encode_arms = events.iter().zip(&variants).map(|(ty, variant)| {
+        quote_spanned!(ty.span()=> #enum_ident::#variant(__es_event) => ::es_core::__private::encode_event::<#ty>(__es_event))
+    });
     let version_arms = events.iter().zip(&variants).map(
         |(ty, variant)| quote!(#enum_ident::#variant(_) => <#ty as ::es_core::__private::Event>::VERSION),
     );
@@ -88,9 +91,7 @@ fn codec(agg: &Aggregate, events: &[syn::Path]) -> TokenStream {
             }
 
             fn encode(&self) -> ::core::result::Result<::es_core::__private::EncodedEvent, ::es_core::__private::EncodeError> {
-                match self {
-                    #( #enum_ident::#variants(__es_event) => ::es_core::__private::encode_event(__es_event), )*
-                }
+                match self { #(#encode_arms,)* }
             }
 
             fn decode(
@@ -108,8 +109,6 @@ fn codec(agg: &Aggregate, events: &[syn::Path]) -> TokenStream {
 /// The match that calls `Apply<E>` for each variant, resolved at each listed type's span so a
 /// missing impl points at that event in the list.
 fn apply_arms(agg: &Aggregate, events: &[syn::Path]) -> Vec<TokenStream> {
-    let ident = &agg.original.ident;
-    let (_, ty_generics, _) = agg.original.generics.split_for_impl();
     let enum_ident = &agg.event_enum;
     events
         .iter()
@@ -117,7 +116,7 @@ fn apply_arms(agg: &Aggregate, events: &[syn::Path]) -> Vec<TokenStream> {
             let variant = Aggregate::variant(ty)?;
             Some(quote_spanned! {ty.span()=>
                 #enum_ident::#variant(__es_event) =>
-                    <#ident #ty_generics as ::es_core::__private::Apply<#ty>>::apply(self, __es_event),
+                    <Self as ::es_core::__private::Apply<#ty>>::apply(self, __es_event),
             })
         })
         .collect()

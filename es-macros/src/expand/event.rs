@@ -15,16 +15,15 @@ pub fn expand(event: &Event) -> TokenStream {
     let renamed = &event.renamed_from;
 
     let decode_older = event.upcast_from.as_ref().map(|prev| {
-        // `From<Prev>` is resolved at the user's `upcast_from = Prev`, so a missing impl points there.
-        let step = quote_spanned! {prev.span()=>
-            <Self as ::core::convert::From<#prev>>::from
-        };
-        quote! {
+        // Spanned at the user's `upcast_from = Prev`, so a missing `From<Prev>` points there.
+        quote_spanned! {prev.span()=>
             if __es_version < <Self as ::es_core::__private::Event>::VERSION {
-                return ::core::result::Result::map(
-                    <#prev as ::es_core::__private::Event>::decode_version(__es_version, __es_payload),
-                    #step,
-                );
+                return match <#prev as ::es_core::__private::Event>::decode_version(__es_version, __es_payload) {
+                    ::core::result::Result::Ok(__es_old) => {
+                        ::core::result::Result::Ok(<Self as ::core::convert::From<#prev>>::from(__es_old))
+                    }
+                    ::core::result::Result::Err(__es_failure) => ::core::result::Result::Err(__es_failure),
+                };
             }
         }
     });

@@ -1,0 +1,21 @@
+use es_core::{Aggregate, Apply, Event};
+use serde::{Deserialize, Serialize};
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Opened;
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Closed;
+
+#[derive(Debug)]
+pub enum AccountError {}
+
+#[derive(Aggregate, Default)]
+#[aggregate(events(Opened, Closed), error = AccountError)]
+pub struct Account;
+
+impl Apply<Opened> for Account {
+    fn apply(&mut self, _: &Opened) {}
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+use es_core::Event;
+use serde::{Deserialize, Serialize};
+
+#[derive(Event, Serialize, Deserialize)]
+#[event(name = "Deposited")]
+pub struct DepositedV1;
+
+#[derive(Event, Serialize, Deserialize)]
+#[event(upcast_from = DepositedV1)]
+pub struct Deposited;
+
+#[derive(Event, Serialize, Deserialize)]
+#[event(version = 2, upcast_from = Itself)]
+pub struct Itself;
+
+fn main() {}
