@@ -99,3 +99,8 @@ pub mod __private {
     pub use crate::event::{Event, EventEnum};
     pub use serde_json::value::RawValue;
 }
+
+/// The README's tour, compiled and run as a doctest.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
