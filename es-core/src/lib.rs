@@ -64,6 +64,7 @@
 extern crate self as es_core;
 
 mod aggregate;
+pub mod backend;
 pub mod codec;
 mod event;
 pub mod idempotency;

@@ -1,0 +1,74 @@
+//! Reads: by stream from a version with a limit, all in position order, big payloads, odd names.
+
+use es_core::{EventStore, ExpectedVersion};
+
+use super::batch;
+
+/// `read_stream` honours `from` and `limit`, and a missing stream reads empty.
+pub async fn read_stream_from_and_limit<S: EventStore>(store: S) {
+    store.append("rs", ExpectedVersion::Any, batch(1, 10)).await.expect("append");
+    store.append("rs-other", ExpectedVersion::Any, batch(1, 3)).await.expect("append");
+    let versions = |v: Vec<es_core::StoredEvent>| v.iter().map(|e| e.stream_version).collect::<Vec<_>>();
+    assert_eq!(versions(store.read_stream("rs", 4, 3).await.expect("read")), [4, 5, 6]);
+    assert_eq!(versions(store.read_stream("rs", 9, 100).await.expect("read")), [9, 10]);
+    assert_eq!(versions(store.read_stream("rs", 11, 100).await.expect("read")), Vec::<u64>::new());
+    assert_eq!(
+        versions(store.read_stream("rs", 0, 2).await.expect("read")),
+        [1, 2],
+        "from 0 reads from the start"
+    );
+    assert!(store.read_stream("rs", 1, 0).await.expect("read").is_empty(), "limit 0 reads nothing");
+    assert!(store.read_stream("nope", 1, 10).await.expect("read").is_empty());
+    let all = store.read_stream("rs", 1, 100).await.expect("read");
+    assert!(all.iter().all(|e| e.stream == "rs"), "read_stream returns only its stream");
+}
+
+/// `read_all` returns every stream's events in position order, from a position, with a limit.
+pub async fn read_all_in_position_order<S: EventStore>(store: S) {
+    for round in 0..3 {
+        for stream in ["ra-a", "ra-b", "ra-c"] {
+            store.append(stream, ExpectedVersion::Any, batch(round, 2)).await.expect("append");
+        }
+    }
+    let all = store.read_all(1, 1000).await.expect("read_all");
+    assert_eq!(all.len(), 18);
+    let positions: Vec<u64> = all.iter().map(|e| e.position).collect();
+    assert_eq!(positions, (1..=18).collect::<Vec<_>>(), "positions of a single writer are 1..=18");
+    let page = store.read_all(5, 4).await.expect("read_all");
+    assert_eq!(page.iter().map(|e| e.position).collect::<Vec<_>>(), [5, 6, 7, 8]);
+    assert!(store.read_all(19, 10).await.expect("read_all").is_empty());
+    let first = &all[0];
+    assert_eq!((first.stream.as_str(), first.stream_version), ("ra-a", 1));
+}
+
+/// A 1 MiB payload is stored and read back intact.
+pub async fn large_payloads<S: EventStore>(store: S) {
+    let text: String = (0..(1 << 20)).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let event = es_core::NewEvent::new("Big", 1, serde_json::json!({ "text": text }));
+    store.append("big", ExpectedVersion::NoStream, vec![event]).await.expect("append a 1 MiB payload");
+    let read = store.read_stream("big", 1, 1).await.expect("read");
+    let value: serde_json::Value = serde_json::from_str(read[0].payload.get()).expect("JSON");
+    assert_eq!(value["text"].as_str().map(str::len), Some(1 << 20), "the 1 MiB payload round trips");
+    assert_eq!(value["text"].as_str(), Some(text.as_str()));
+}
+
+/// Stream names with quotes, unicode and SQL-looking text are stored verbatim and kept apart.
+pub async fn odd_stream_names<S: EventStore>(store: S) {
+    let names = [
+        "Account-o'brien",
+        "Account-\"quoted\"",
+        "Account-'; DROP TABLE events; --",
+        "Account-ünïcødé-名前-🦀",
+        "Account-%_\\",
+        "Account- spaced ",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        store.append(name, ExpectedVersion::NoStream, batch(i as u64, i as u64 + 1)).await.expect("append");
+    }
+    for (i, name) in names.iter().enumerate() {
+        let read = store.read_stream(name, 1, 100).await.expect("read");
+        assert_eq!(read.len(), i + 1, "stream {name:?} holds its own events only");
+        assert!(read.iter().all(|e| e.stream == *name), "stream {name:?} is stored verbatim");
+    }
+    assert!(store.read_stream("Account-%", 1, 100).await.expect("read").is_empty(), "names are not patterns");
+}
