@@ -1,0 +1,30 @@
+//! An [`EventStore`](es_core::EventStore) on SQLite: embedded, durable, zero set-up.
+//!
+//! [`SqliteStore::open`] creates the file and its schema (or upgrades an older one) and is
+//! ready at once. Appends are serialized through one writer connection, so positions are
+//! gap-free and in commit order; see [`SqliteStore`] for durability settings.
+//!
+//! ```
+//! use es_core::{EventStore, ExpectedVersion, NewEvent};
+//! use es_sqlite::SqliteStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let store = SqliteStore::open(dir.path().join("bank.db")).await?;
+//! let opened = NewEvent::new("AccountOpened", 1, serde_json::json!({ "owner": "ann" }));
+//! store.append("Account-ann", ExpectedVersion::NoStream, vec![opened]).await?;
+//! drop(store);
+//!
+//! // The events are in the file: open it again and read them.
+//! let store = SqliteStore::open(dir.path().join("bank.db")).await?;
+//! let events = store.read_stream("Account-ann", 1, 100).await?;
+//! assert_eq!(events[0].name, "AccountOpened");
+//! # Ok(())
+//! # }
+//! ```
+
+mod schema;
+mod store;
+
+pub use store::{Durability, SqliteStore};

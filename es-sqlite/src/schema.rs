@@ -1,0 +1,53 @@
+//! The SQLite schema and its migrations, versioned with `PRAGMA user_version`.
+
+use sqlx::SqliteConnection;
+
+/// Each migration brings the schema from version `index` to `index + 1`. Append, never edit.
+const MIGRATIONS: &[&str] = &[
+    // 1: the event table. `position` is the rowid: positions are assigned by the single writer.
+    "CREATE TABLE events (
+        position       INTEGER PRIMARY KEY,
+        stream         TEXT    NOT NULL,
+        stream_version INTEGER NOT NULL,
+        event_id       TEXT    NOT NULL UNIQUE,
+        name           TEXT    NOT NULL,
+        schema_version INTEGER NOT NULL,
+        payload        TEXT    NOT NULL,
+        metadata       TEXT    NOT NULL,
+        recorded_at    INTEGER NOT NULL, -- microseconds since the Unix epoch
+        UNIQUE (stream, stream_version)
+    ) STRICT",
+];
+
+/// The schema version this program writes.
+pub const CURRENT: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the schema up to date inside the caller's write transaction.
+pub async fn migrate(conn: &mut SqliteConnection) -> Result<(), MigrateError> {
+    let found: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *conn).await?;
+    if found > CURRENT {
+        return Err(MigrateError::Newer { found });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        sqlx::query(sql).execute(&mut *conn).await?;
+        // PRAGMA takes no bound parameters; the value is our own integer.
+        sqlx::query(&format!("PRAGMA user_version = {}", index + 1)).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Why the schema could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// The file was written by a newer program.
+    #[error(
+        "the database has schema version {found}, newer than this program's {CURRENT}: upgrade the program"
+    )]
+    Newer {
+        /// Its schema version.
+        found: i64,
+    },
+    /// SQLite failed.
+    #[error("migrating the schema: {0}")]
+    Sql(#[from] sqlx::Error),
+}

@@ -1,0 +1,296 @@
+//! `SqliteStore`: the `EventStore` implementation.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use es_core::backend::{self, from_micros, to_i64, to_micros, to_u64};
+use es_core::idempotency::{self, StoredId};
+use es_core::{
+    Appended, AppendedEvent, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, Uuid,
+};
+use serde_json::value::RawValue;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
+
+use crate::schema;
+
+const BACKEND: &str = "sqlite";
+
+/// An event store in one SQLite file: embedded, durable, zero set-up.
+///
+/// Writes go through one connection in `BEGIN IMMEDIATE` transactions, so appends are serialized
+/// and positions are assigned in commit order without gaps: a reader following `read_all` can
+/// never skip an event. Reads use a separate pool and run beside writes (WAL mode).
+///
+/// Durability: `synchronous = FULL` by default, so a committed append survives a power loss.
+/// [`SqliteStore::open_with`] takes [`Durability::Normal`], which in WAL mode may lose the last
+/// commits on power loss (never on a process crash) but never corrupts the file.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+    path: Option<Arc<PathBuf>>,
+}
+
+/// How hard SQLite works to keep a committed append through a power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous = FULL`: every commit is on disk before the append returns.
+    #[default]
+    Full,
+    /// `synchronous = NORMAL`: faster; the last commits may be lost on power loss (not on a crash).
+    Normal,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in the file at `path`, creating or upgrading the
+    /// schema, with [`Durability::Full`].
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with(path, Durability::Full).await
+    }
+
+    /// Opens the store at `path` with the given durability.
+    pub async fn open_with(path: impl AsRef<Path>, durability: Durability) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path.as_ref())
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            })
+            .busy_timeout(Duration::from_secs(30));
+        let open_error = |e: sqlx::Error| {
+            StoreError::backend(BACKEND, format!("cannot open {}: {e}", path.as_ref().display()))
+        };
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(open_error)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(open_error)?;
+        let store = SqliteStore { writer, reader, path: Some(Arc::new(path.as_ref().to_owned())) };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A store in memory, gone when the last clone is dropped. For tests.
+    pub async fn in_memory() -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:").map_err(backend_error)?;
+        // One connection that never closes: the in-memory database lives as long as it does.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await
+            .map_err(backend_error)?;
+        let store = SqliteStore { writer: pool.clone(), reader: pool, path: None };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.writer.acquire().await.map_err(backend_error)?;
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(backend_error)?;
+        schema::migrate(&mut tx).await.map_err(|e| StoreError::backend(BACKEND, e))?;
+        tx.commit().await.map_err(backend_error)
+    }
+
+    /// The file the store keeps its events in (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref().map(PathBuf::as_path)
+    }
+
+    /// Closes both pools, waiting for running statements.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+fn backend_error(e: sqlx::Error) -> StoreError {
+    StoreError::backend(BACKEND, e)
+}
+
+macro_rules! select_events {
+    ($rest:literal) => {
+        concat!(
+            "SELECT position, stream, stream_version, event_id, name, schema_version, payload, metadata, recorded_at FROM events ",
+            $rest
+        )
+    };
+}
+const READ_STREAM: &str =
+    select_events!("WHERE stream = ?1 AND stream_version >= ?2 ORDER BY stream_version LIMIT ?3");
+const READ_ALL: &str = select_events!("WHERE position >= ?1 ORDER BY position LIMIT ?2");
+
+fn decode_row(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
+    let position = to_u64(BACKEND, "position", row.try_get("position").map_err(backend_error)?)?;
+    let id: String = row.try_get("event_id").map_err(backend_error)?;
+    let payload: String = row.try_get("payload").map_err(backend_error)?;
+    let metadata: String = row.try_get("metadata").map_err(backend_error)?;
+    let schema_version: i64 = row.try_get("schema_version").map_err(backend_error)?;
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::backend(
+            BACKEND,
+            format!("the {what} of the event at position {position} does not decode: {e}"),
+        )
+    };
+    Ok(StoredEvent {
+        id: Uuid::parse_str(&id).map_err(|e| bad("id", &e))?,
+        stream: row.try_get("stream").map_err(backend_error)?,
+        stream_version: to_u64(
+            BACKEND,
+            "stream_version",
+            row.try_get("stream_version").map_err(backend_error)?,
+        )?,
+        position,
+        name: row.try_get("name").map_err(backend_error)?,
+        schema_version: u32::try_from(schema_version).map_err(|e| bad("schema version", &e))?,
+        payload: RawValue::from_string(payload).map_err(|e| bad("payload", &e))?,
+        metadata: backend::metadata_from_json(BACKEND, position, &metadata)?,
+        recorded_at: from_micros(row.try_get("recorded_at").map_err(backend_error)?),
+    })
+}
+
+async fn append_in(
+    tx: &mut SqliteConnection,
+    stream: &str,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+) -> Result<Appended, StoreError> {
+    let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+    let ids_json = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
+        .map_err(|e| StoreError::backend(BACKEND, e))?;
+    let existing = sqlx::query(
+        "SELECT event_id, stream, stream_version, position, recorded_at FROM events
+         WHERE event_id IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(ids_json)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    if !existing.is_empty() {
+        let mut found = vec![None; ids.len()];
+        for row in &existing {
+            let id: String = row.try_get("event_id").map_err(backend_error)?;
+            let id = Uuid::parse_str(&id).map_err(|e| StoreError::backend(BACKEND, e))?;
+            if let Some(i) = ids.iter().position(|x| *x == id) {
+                found[i] = Some(StoredId {
+                    stream: row.try_get("stream").map_err(backend_error)?,
+                    appended: AppendedEvent {
+                        id,
+                        stream_version: to_u64(
+                            BACKEND,
+                            "stream_version",
+                            row.try_get("stream_version").map_err(backend_error)?,
+                        )?,
+                        position: to_u64(
+                            BACKEND,
+                            "position",
+                            row.try_get("position").map_err(backend_error)?,
+                        )?,
+                        recorded_at: from_micros(row.try_get("recorded_at").map_err(backend_error)?),
+                    },
+                });
+            }
+        }
+        if let Some(acked) = idempotency::resolve(stream, expected, &ids, &found)? {
+            return Ok(acked);
+        }
+    }
+
+    let actual: i64 =
+        sqlx::query_scalar("SELECT coalesce(max(stream_version), 0) FROM events WHERE stream = ?1")
+            .bind(stream)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+    let actual = to_u64(BACKEND, "stream_version", actual)?;
+    if !expected.matches(actual) {
+        return Err(StoreError::Conflict { stream: stream.to_owned(), expected, actual });
+    }
+    let head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+    let recorded_at = from_micros(to_micros(std::time::SystemTime::now()));
+    let micros = to_micros(recorded_at);
+    let mut appended = Vec::with_capacity(events.len());
+    for (offset, e) in events.into_iter().enumerate() {
+        let version = actual + 1 + offset as u64;
+        let position = to_u64(BACKEND, "position", head)? + 1 + offset as u64;
+        sqlx::query(
+            "INSERT INTO events (position, stream, stream_version, event_id, name, schema_version, payload, metadata, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .bind(to_i64(position))
+        .bind(stream)
+        .bind(to_i64(version))
+        .bind(e.id.to_string())
+        .bind(&e.name)
+        .bind(i64::from(e.schema_version))
+        .bind(e.payload.get())
+        .bind(backend::metadata_to_json(&e.metadata))
+        .bind(micros)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        appended.push(AppendedEvent { id: e.id, stream_version: version, position, recorded_at });
+    }
+    Ok(Appended { stream_version: actual + appended.len() as u64, events: appended })
+}
+
+impl EventStore for SqliteStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended, StoreError> {
+        idempotency::check_batch(stream, &events)?;
+        let mut conn = self.writer.acquire().await.map_err(backend_error)?;
+        // IMMEDIATE takes the write lock up front, so no other process can slip in between our
+        // version check and our insert; dropping `tx` on an error rolls everything back.
+        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(backend_error)?;
+        let appended = append_in(&mut tx, stream, expected, events).await?;
+        tx.commit().await.map_err(backend_error)?;
+        Ok(appended)
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(READ_STREAM)
+            .bind(stream)
+            .bind(to_i64(from))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend_error)?;
+        rows.iter().map(decode_row).collect()
+    }
+
+    async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(READ_ALL)
+            .bind(to_i64(from))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend_error)?;
+        rows.iter().map(decode_row).collect()
+    }
+}
