@@ -1,0 +1,134 @@
+//! The PostgreSQL schema: versioned migrations, applied under an advisory lock so several
+//! processes starting at once migrate exactly once.
+
+use sqlx::PgConnection;
+
+/// Each migration brings the schema from version `index` to `index + 1`. `{s}` is the quoted
+/// schema name. Append, never edit.
+const MIGRATIONS: &[&str] = &[
+    // 1: events, the head position, and the append function.
+    r#"
+    CREATE TABLE {s}.es_events (
+        position       bigint      PRIMARY KEY,
+        stream         text        NOT NULL,
+        stream_version bigint      NOT NULL,
+        event_id       uuid        NOT NULL UNIQUE,
+        name           text        NOT NULL,
+        schema_version integer     NOT NULL,
+        payload        json        NOT NULL,
+        metadata       json        NOT NULL,
+        recorded_at    timestamptz NOT NULL,
+        UNIQUE (stream, stream_version)
+    );
+
+    -- One row: the last position handed out. Appends lock it until they commit.
+    CREATE TABLE {s}.es_head (
+        singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+        position  bigint  NOT NULL
+    );
+    INSERT INTO {s}.es_head (singleton, position) VALUES (true, 0);
+
+    -- Appends a batch in one round trip. p_expected: -1 any, 0 no stream, n exact.
+    -- Returns one row per event with status 'appended'; or the events among p_ids already
+    -- stored ('stored', for the caller's idempotency rule); or one 'conflict' row carrying the
+    -- actual version; or one 'empty' row when p_ids is empty.
+    CREATE FUNCTION {s}.es_append(
+        p_stream text, p_expected bigint, p_ids uuid[], p_names text[], p_versions integer[],
+        p_payloads text[], p_metadata text[])
+    RETURNS TABLE (status text, event_id uuid, stream text, stream_version bigint,
+                   "position" bigint, recorded_at_us bigint)
+    LANGUAGE plpgsql AS $fn$
+    #variable_conflict use_column
+    DECLARE
+        v_head   bigint;
+        v_actual bigint;
+        v_now    timestamptz := now();
+        v_n      integer := coalesce(array_length(p_ids, 1), 0);
+    BEGIN
+        -- The row lock is held until this transaction ends: the next append waits here until
+        -- this one is committed and visible, so positions become visible in order, gap-free.
+        UPDATE {s}.es_head SET position = es_head.position WHERE singleton
+            RETURNING es_head.position INTO v_head;
+
+        RETURN QUERY
+            SELECT 'stored'::text, e.event_id, e.stream, e.stream_version, e.position,
+                   (extract(epoch FROM e.recorded_at) * 1000000)::bigint
+            FROM {s}.es_events e WHERE e.event_id = ANY(p_ids);
+        IF FOUND THEN RETURN; END IF;
+
+        SELECT coalesce(max(e.stream_version), 0) INTO v_actual
+            FROM {s}.es_events e WHERE e.stream = p_stream;
+        IF p_expected >= 0 AND v_actual <> p_expected THEN
+            RETURN QUERY SELECT 'conflict'::text, NULL::uuid, p_stream, v_actual, NULL::bigint, NULL::bigint;
+            RETURN;
+        END IF;
+        IF v_n = 0 THEN
+            RETURN QUERY SELECT 'empty'::text, NULL::uuid, p_stream, v_actual, NULL::bigint, NULL::bigint;
+            RETURN;
+        END IF;
+
+        INSERT INTO {s}.es_events
+            (position, stream, stream_version, event_id, name, schema_version, payload, metadata, recorded_at)
+        SELECT v_head + i, p_stream, v_actual + i, p_ids[i], p_names[i], p_versions[i],
+               p_payloads[i]::json, p_metadata[i]::json, v_now
+        FROM generate_subscripts(p_ids, 1) AS i;
+        UPDATE {s}.es_head SET position = v_head + v_n WHERE singleton;
+
+        RETURN QUERY
+            SELECT 'appended'::text, p_ids[i], p_stream, v_actual + i, v_head + i,
+                   (extract(epoch FROM v_now) * 1000000)::bigint
+            FROM generate_subscripts(p_ids, 1) AS i ORDER BY i;
+    END
+    $fn$;
+    "#,
+];
+
+/// An arbitrary constant naming the advisory lock migrations hold.
+const MIGRATION_LOCK: i64 = 0x65_73_5f_6d_69_67; // "es_mig"
+
+/// Creates the schema if needed and applies the migrations it lacks, in one transaction.
+pub async fn migrate(conn: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *conn).await?;
+    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(&mut *conn).await?;
+    sqlx::query(&format!(
+        "CREATE TABLE IF NOT EXISTS {schema}.es_migrations (
+            version integer PRIMARY KEY,
+            applied_at timestamptz NOT NULL DEFAULT now())"
+    ))
+    .execute(&mut *conn)
+    .await?;
+    let applied: Option<i32> =
+        sqlx::query_scalar(&format!("SELECT max(version) FROM {schema}.es_migrations"))
+            .fetch_one(&mut *conn)
+            .await?;
+    let applied = applied.unwrap_or(0).max(0) as usize;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        sqlx::raw_sql(&sql.replace("{s}", schema)).execute(&mut *conn).await?;
+        sqlx::query(&format!("INSERT INTO {schema}.es_migrations (version) VALUES ($1)"))
+            .bind(index as i32 + 1)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Quotes a schema name as an SQL identifier, refusing what PostgreSQL would not keep intact.
+pub fn quote_ident(name: &str) -> Result<String, String> {
+    if name.is_empty() || name.len() > 63 || name.contains('\0') {
+        return Err(format!("invalid schema name {name:?}: it must be 1 to 63 bytes, without NUL"));
+    }
+    Ok(format!("\"{}\"", name.replace('"', "\"\"")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote_ident;
+
+    #[test]
+    fn quotes_identifiers() {
+        assert_eq!(quote_ident("tenant_a").as_deref(), Ok("\"tenant_a\""));
+        assert_eq!(quote_ident("we\"ird").as_deref(), Ok("\"we\"\"ird\""));
+        assert!(quote_ident("").is_err());
+        assert!(quote_ident(&"x".repeat(64)).is_err());
+    }
+}

@@ -1,0 +1,309 @@
+//! `PostgresStore`: the `EventStore` implementation.
+
+use std::sync::Arc;
+
+use es_core::backend::{self, from_micros, to_i64, to_u64};
+use es_core::idempotency::{self, StoredId};
+use es_core::{
+    Appended, AppendedEvent, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, Uuid,
+};
+use serde_json::value::RawValue;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::Row;
+
+use crate::schema;
+
+const BACKEND: &str = "postgres";
+
+/// An event store in PostgreSQL, shared by many processes and machines.
+///
+/// See the [crate docs](crate) for how the global order is kept.
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+    queries: Arc<Queries>,
+}
+
+/// The statements, with the schema name written in once. sqlx prepares each once per connection.
+#[derive(Debug)]
+struct Queries {
+    schema: String,
+    append: String,
+    read_stream: String,
+    read_all: String,
+}
+
+impl Queries {
+    fn new(schema: &str) -> Self {
+        let select = format!(
+            "SELECT position, stream, stream_version, event_id, name, schema_version, payload::text AS payload,
+                    metadata::text AS metadata, (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_at_us
+             FROM {schema}.es_events"
+        );
+        Queries {
+            schema: schema.to_owned(),
+            append: format!("SELECT * FROM {schema}.es_append($1, $2, $3, $4, $5, $6, $7)"),
+            read_stream: format!(
+                "{select} WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3"
+            ),
+            read_all: format!("{select} WHERE position >= $1 ORDER BY position LIMIT $2"),
+        }
+    }
+}
+
+/// Options for opening a [`PostgresStore`]: the schema (a tenant per schema) and the pool size.
+///
+/// ```no_run
+/// # async fn f() -> Result<(), es_core::StoreError> {
+/// let store = es_postgres::PostgresOptions::new()
+///     .schema("tenant_a")
+///     .max_connections(16)
+///     .connect("postgres://postgres@127.0.0.1:5432/test")
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    schema: String,
+    max_connections: u32,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        PostgresOptions { schema: "public".to_owned(), max_connections: 10 }
+    }
+}
+
+impl PostgresOptions {
+    /// Schema `public`, 10 connections.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The schema holding the store's tables, created if missing.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = schema.into();
+        self
+    }
+
+    /// The pool's size, when the store makes its own pool.
+    pub fn max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// Connects to `url` and creates or upgrades the schema.
+    pub async fn connect(self, url: &str) -> Result<PostgresStore, StoreError> {
+        let pool =
+            PgPoolOptions::new().max_connections(self.max_connections).connect(url).await.map_err(|e| {
+                StoreError::backend(BACKEND, format!("cannot connect to {}: {e}", redact(url)))
+            })?;
+        self.from_pool(pool).await
+    }
+
+    /// Uses an existing pool and creates or upgrades the schema.
+    pub async fn from_pool(self, pool: PgPool) -> Result<PostgresStore, StoreError> {
+        let schema = schema::quote_ident(&self.schema).map_err(|e| StoreError::backend(BACKEND, e))?;
+        let mut tx = pool.begin().await.map_err(backend_error)?;
+        schema::migrate(&mut tx, &schema)
+            .await
+            .map_err(|e| StoreError::backend(BACKEND, format!("migrating schema {schema}: {e}")))?;
+        tx.commit().await.map_err(backend_error)?;
+        Ok(PostgresStore { pool, queries: Arc::new(Queries::new(&schema)) })
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (schema `public`), creating or upgrading the schema.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        PostgresOptions::new().connect(url).await
+    }
+
+    /// Uses an existing pool (schema `public`), creating or upgrading the schema.
+    pub async fn from_pool(pool: PgPool) -> Result<Self, StoreError> {
+        PostgresOptions::new().from_pool(pool).await
+    }
+
+    /// The pool, for queries of your own (read models in the same database).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The quoted schema name the store's tables live in.
+    pub fn schema(&self) -> &str {
+        &self.queries.schema
+    }
+
+    /// Drops the store's schema and everything in it. For tests and tenant removal.
+    pub async fn drop_schema(&self) -> Result<(), StoreError> {
+        sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.queries.schema))
+            .execute(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        Ok(())
+    }
+}
+
+/// `url` with any password replaced by `***`, for error messages.
+pub fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let Some(at) = rest.rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!("{}{}:***{}", &url[..scheme_end], &rest[..colon], &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+fn backend_error(e: sqlx::Error) -> StoreError {
+    StoreError::backend(BACKEND, e)
+}
+
+fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
+    row: &'r PgRow,
+    column: &str,
+) -> Result<T, StoreError> {
+    row.try_get(column).map_err(backend_error)
+}
+
+fn decode_row(row: &PgRow) -> Result<StoredEvent, StoreError> {
+    let position = to_u64(BACKEND, "position", get(row, "position")?)?;
+    let schema_version: i32 = get(row, "schema_version")?;
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::backend(
+            BACKEND,
+            format!("the {what} of the event at position {position} does not decode: {e}"),
+        )
+    };
+    Ok(StoredEvent {
+        id: get(row, "event_id")?,
+        stream: get(row, "stream")?,
+        stream_version: to_u64(BACKEND, "stream_version", get(row, "stream_version")?)?,
+        position,
+        name: get(row, "name")?,
+        schema_version: u32::try_from(schema_version).map_err(|e| bad("schema version", &e))?,
+        payload: RawValue::from_string(get(row, "payload")?).map_err(|e| bad("payload", &e))?,
+        metadata: backend::metadata_from_json(BACKEND, position, get::<&str>(row, "metadata")?)?,
+        recorded_at: from_micros(get(row, "recorded_at_us")?),
+    })
+}
+
+fn appended_row(row: &PgRow) -> Result<(String, AppendedEvent), StoreError> {
+    Ok((
+        get(row, "stream")?,
+        AppendedEvent {
+            id: get(row, "event_id")?,
+            stream_version: to_u64(BACKEND, "stream_version", get(row, "stream_version")?)?,
+            position: to_u64(BACKEND, "position", get(row, "position")?)?,
+            recorded_at: from_micros(get(row, "recorded_at_us")?),
+        },
+    ))
+}
+
+impl EventStore for PostgresStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended, StoreError> {
+        idempotency::check_batch(stream, &events)?;
+        let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+        let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
+        let versions: Vec<i32> =
+            events.iter().map(|e| i32::try_from(e.schema_version).unwrap_or(i32::MAX)).collect();
+        let payloads: Vec<&str> = events.iter().map(|e| e.payload.get()).collect();
+        let metadata: Vec<String> = events.iter().map(|e| backend::metadata_to_json(&e.metadata)).collect();
+        let expected_arg = expected.required().map_or(-1, to_i64);
+        let rows = sqlx::query(&self.queries.append)
+            .bind(stream)
+            .bind(expected_arg)
+            .bind(&ids)
+            .bind(&names)
+            .bind(&versions)
+            .bind(&payloads)
+            .bind(&metadata)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?;
+
+        let status: &str = match rows.first() {
+            Some(row) => get(row, "status")?,
+            None => return Err(StoreError::backend(BACKEND, "es_append returned no row")),
+        };
+        match status {
+            "appended" => {
+                let events =
+                    rows.iter().map(|r| appended_row(r).map(|(_, e)| e)).collect::<Result<Vec<_>, _>>()?;
+                let stream_version = events.last().map_or(0, |e| e.stream_version);
+                Ok(Appended { stream_version, events })
+            }
+            "conflict" => {
+                let actual = to_u64(BACKEND, "stream_version", get(&rows[0], "stream_version")?)?;
+                Err(StoreError::Conflict { stream: stream.to_owned(), expected, actual })
+            }
+            "empty" => Ok(Appended {
+                stream_version: to_u64(BACKEND, "stream_version", get(&rows[0], "stream_version")?)?,
+                events: vec![],
+            }),
+            "stored" => {
+                let mut found = vec![None; ids.len()];
+                for row in &rows {
+                    let (stored_stream, appended) = appended_row(row)?;
+                    if let Some(i) = ids.iter().position(|id| *id == appended.id) {
+                        found[i] = Some(StoredId { stream: stored_stream, appended });
+                    }
+                }
+                idempotency::resolve(stream, expected, &ids, &found)?.ok_or_else(|| {
+                    StoreError::backend(BACKEND, "es_append reported stored ids that are not in the batch")
+                })
+            }
+            other => {
+                Err(StoreError::backend(BACKEND, format!("es_append returned an unknown status {other:?}")))
+            }
+        }
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(&self.queries.read_stream)
+            .bind(stream)
+            .bind(to_i64(from))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        rows.iter().map(decode_row).collect()
+    }
+
+    async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query(&self.queries.read_all)
+            .bind(to_i64(from))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        rows.iter().map(decode_row).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+        assert_eq!(redact("not a url"), "not a url");
+    }
+}

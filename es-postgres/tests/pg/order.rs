@@ -1,0 +1,68 @@
+//! The global order under concurrent transactions, shown deterministically on two connections:
+//! a reader never sees a later position while an earlier one can still commit.
+
+use std::time::Duration;
+
+use es_core::{EventStore, ExpectedVersion, NewEvent, StoredEvent};
+use sqlx::{Connection, PgConnection};
+
+use crate::{drop_store, fresh_store, url};
+
+/// Transaction A appends through `es_append` on its own connection and stays open.
+async fn open_transaction_a(schema: &str) -> (PgConnection, NewEvent) {
+    let mut conn = PgConnection::connect(&url()).await.expect("a second connection");
+    sqlx::query("BEGIN").execute(&mut conn).await.expect("begin");
+    let a = NewEvent::new("A", 1, serde_json::json!({ "from": "A" }));
+    sqlx::query(&format!("SELECT * FROM {schema}.es_append($1, -1, $2, $3, $4, $5, $6)"))
+        .bind("stream-a")
+        .bind(vec![a.id])
+        .bind(vec![a.name.clone()])
+        .bind(vec![1i32])
+        .bind(vec![a.payload.get().to_owned()])
+        .bind(vec!["{}".to_owned()])
+        .fetch_all(&mut conn)
+        .await
+        .expect("A appends");
+    (conn, a)
+}
+
+fn ids(events: &[StoredEvent]) -> Vec<es_core::Uuid> {
+    events.iter().map(|e| e.id).collect()
+}
+
+async fn b_waits_for_a(end_a: &str) -> (Vec<StoredEvent>, NewEvent, Option<NewEvent>) {
+    let store = fresh_store().await;
+    let (mut conn, a) = open_transaction_a(store.schema()).await;
+
+    // B appends through the store and would commit; it must not become visible ahead of A.
+    let b = NewEvent::new("B", 1, serde_json::json!({ "from": "B" }));
+    let b_append = {
+        let (store, b) = (store.clone(), b.clone());
+        tokio::spawn(async move { store.append("stream-b", ExpectedVersion::Any, vec![b]).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(store.read_all(1, 10).await.expect("read_all").is_empty(), "nothing is visible while A is open");
+    assert!(!b_append.is_finished(), "B must not commit ahead of A, which holds a lower position");
+
+    sqlx::query(end_a).execute(&mut conn).await.expect("end A");
+    let appended_b = b_append.await.expect("task").expect("B appends once A has ended");
+    let seen = store.read_all(1, 10).await.expect("read_all");
+    assert_eq!(appended_b.events[0].position, seen.last().expect("B is visible").position);
+    drop_store(store).await;
+    (seen, b, (end_a == "COMMIT").then_some(a))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_commit_never_overtakes_an_open_append() {
+    let (seen, b, a) = b_waits_for_a("COMMIT").await;
+    let a = a.expect("A committed");
+    assert_eq!(ids(&seen), [a.id, b.id], "A then B, once each");
+    assert_eq!(seen.iter().map(|e| e.position).collect::<Vec<_>>(), [1, 2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolled_back_append_leaves_no_hole_to_wait_on() {
+    let (seen, b, _) = b_waits_for_a("ROLLBACK").await;
+    assert_eq!(ids(&seen), [b.id], "only B, and the reader moves on");
+    assert_eq!(seen[0].position, 1, "the rolled-back position is reused: no hole");
+}
