@@ -1,35 +1,70 @@
 //! The bank: open accounts, move money, see a refused command, run concurrent commands on one
-//! account (the repository retries on conflict), then print every stored event and the balances.
+//! account (the repository retries on conflict), then print the events this run stored and the
+//! balances.
 //!
-//! Run with `cargo run --example bank`.
+//! ```text
+//! cargo run --example bank                          # SQLite file ./bank.db (run it twice)
+//! cargo run --example bank -- --memory              # in memory
+//! cargo run --example bank -- --postgres URL        # PostgreSQL, schema es_bank
+//! ```
 
 mod domain;
 
-use domain::{Account, AccountError, Deposit, Open, Withdraw};
+use domain::{Account, AccountError, AccountEvent, Deposit, Open, Withdraw};
 use es_core::{CommandError, EventStore, MemoryStore, Recorded, Repository};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+const USAGE: &str = "usage: bank [--memory | --postgres URL | --sqlite PATH]";
+
 #[tokio::main]
 async fn main() -> Result<()> {
-    let store = MemoryStore::new();
-    println!("bank on the in-memory store");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        [] => sqlite("bank.db").await,
+        ["--sqlite", path] => sqlite(path).await,
+        ["--memory"] => {
+            println!("store: in memory (gone when the program ends)");
+            run(MemoryStore::new()).await
+        }
+        ["--postgres", url] => {
+            let options = es_postgres::PostgresOptions::new().schema("es_bank");
+            let store = options.connect(url).await?;
+            println!("store: PostgreSQL at {}, schema es_bank", es_postgres::redact(url));
+            run(store).await
+        }
+        _ => Err(USAGE.into()),
+    }
+}
+
+async fn sqlite(path: &str) -> Result<()> {
+    let store = es_sqlite::SqliteStore::open(path).await?;
+    println!("store: SQLite file {path} (run again to see the history grow; delete it to start over)");
     run(store).await
 }
 
 async fn run<S: EventStore>(store: S) -> Result<()> {
     let accounts = Repository::<Account, _>::new(store.clone());
+    let head = last_position(&store).await?;
 
-    accounts.execute("ann", Open { owner: "Ann".into() }).await?;
-    accounts.execute("bob", Open { owner: "Bob".into() }).await?;
+    for (id, owner) in [("ann", "Ann"), ("bob", "Bob")] {
+        match accounts.execute(id, Open { owner: owner.into() }).await {
+            Ok(_) => println!("opened {id}'s account"),
+            Err(CommandError::Rejected(AccountError::AlreadyOpen)) => {
+                println!("{id}'s account is open already")
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     accounts.execute("ann", Deposit { amount: 100 }).await?;
     accounts.execute("bob", Deposit { amount: 50 }).await?;
     accounts.execute("ann", Withdraw { amount: 30 }).await?;
-    println!("opened ann and bob; ann deposited 100 and withdrew 30, bob deposited 50");
+    println!("ann deposited 100 and withdrew 30; bob deposited 50");
 
-    match accounts.execute("bob", Withdraw { amount: 80 }).await {
+    let bob = accounts.load("bob").await?.state.balance;
+    match accounts.execute("bob", Withdraw { amount: bob + 30 }).await {
         Err(CommandError::Rejected(e @ AccountError::InsufficientFunds { .. })) => {
-            println!("bob withdraws 80: refused ({e})");
+            println!("bob withdraws {}: refused ({e})", bob + 30);
         }
         other => return Err(format!("expected a refusal, got {other:?}").into()),
     }
@@ -49,18 +84,18 @@ async fn run<S: EventStore>(store: S) -> Result<()> {
         h.await??;
     }
     println!(
-        "{tasks} tasks deposited {amount} on ann {each} times each, concurrently: all {} landed, {} conflicts retried",
+        "{tasks} tasks deposited {amount} on ann {each} times each, at once: all {} landed, {} conflicts retried",
         tasks * each,
         accounts.retries()
     );
 
-    println!("\nstored events:");
+    println!("\nevents stored by this run ({} were there before):", head);
     println!("  {:>8}  {:<12} {:>7}  event", "position", "stream", "version");
-    let mut from = 1;
+    let mut from = head + 1;
     loop {
         let page = store.read_all(from, 256).await?;
         for stored in &page {
-            let r = Recorded::<domain::AccountEvent>::decode(stored.clone())?;
+            let r = Recorded::<AccountEvent>::decode(stored.clone())?;
             println!("  {:>8}  {:<12} {:>7}  {:?}", r.position, r.stream, r.stream_version, r.event);
             from = r.position + 1;
         }
@@ -75,4 +110,16 @@ async fn run<S: EventStore>(store: S) -> Result<()> {
         println!("  {id}: {} (version {})", loaded.state.balance, loaded.version);
     }
     Ok(())
+}
+
+/// The position of the last stored event (0 for an empty store).
+async fn last_position<S: EventStore>(store: &S) -> Result<u64> {
+    let mut head = 0;
+    loop {
+        let page = store.read_all(head + 1, 1024).await?;
+        match page.last() {
+            Some(last) => head = last.position,
+            None => return Ok(head),
+        }
+    }
 }
