@@ -4,6 +4,7 @@
 #[allow(dead_code)]
 mod bank;
 mod codec;
+mod crash;
 mod hygiene;
 mod memory_store;
 mod repository;
