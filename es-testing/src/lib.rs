@@ -1,9 +1,63 @@
 //! Testing support for the es event-sourcing framework.
 //!
-//! - [`conformance`]: the checks every `EventStore` must pass, and
-//!   [`store_conformance!`] to run them all for a store in one line.
+//! - Given / when / then for every aggregate, with nothing to write per aggregate:
+//!
+//! ```
+//! use es_core::{Aggregate, Apply, Event, Handle};
+//! use es_testing::prelude::*;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+//! pub struct Opened;
+//! #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+//! pub struct Deposited { pub amount: u64 }
+//!
+//! #[derive(Debug, PartialEq)]
+//! pub enum AccountError { NotOpen }
+//!
+//! #[derive(Aggregate, Default, Debug)]
+//! #[aggregate(events(Opened, Deposited), error = AccountError)]
+//! pub struct Account { open: bool, balance: u64 }
+//! impl Apply<Opened> for Account { fn apply(&mut self, _: &Opened) { self.open = true } }
+//! impl Apply<Deposited> for Account { fn apply(&mut self, e: &Deposited) { self.balance += e.amount } }
+//!
+//! pub struct Deposit(u64);
+//! impl Handle<Deposit> for Account {
+//!     fn handle(&self, cmd: &Deposit) -> Result<Vec<AccountEvent>, AccountError> {
+//!         if !self.open { return Err(AccountError::NotOpen) }
+//!         Ok(vec![Deposited { amount: cmd.0 }.into()])
+//!     }
+//! }
+//!
+//! Account::given((Opened,))
+//!     .when(Deposit(10))
+//!     .then((Deposited { amount: 10 },))
+//!     .then_state(|account| assert_eq!(account.balance, 10));
+//! Account::given_nothing().when(Deposit(10)).then_error(AccountError::NotOpen);
+//! ```
+//!
+//! A failing assertion prints the given history, the command, and expected and actual side by
+//! side with the first difference marked, at the test's own line. Every given and produced
+//! event also goes through the aggregate's codec, so an event that would not survive storage
+//! fails its test, naming the field.
+//!
+//! - [`conformance`]: the checks every `EventStore` must pass, and [`store_conformance!`] to run
+//!   them all for a store in one line.
 
 pub mod conformance;
+mod events;
+mod report;
+pub mod roundtrip;
+mod scenario;
+
+pub use events::IntoEvents;
+pub use scenario::{AggregateTest, Given, Then, When};
+
+/// `use es_testing::prelude::*;` brings `given`, `given_nothing` and the scenario types.
+pub mod prelude {
+    pub use crate::events::IntoEvents;
+    pub use crate::scenario::{AggregateTest, Given, Then, When};
+}
 
 #[doc(hidden)]
 pub mod __private {

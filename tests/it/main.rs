@@ -3,6 +3,7 @@
 #[path = "../../examples/bank/domain.rs"]
 #[allow(dead_code)]
 mod bank;
+mod bank_scenarios;
 mod codec;
 mod crash;
 mod hygiene;

@@ -21,7 +21,10 @@ pub async fn concurrent_exact_appends<S: EventStore>(store: S) {
         match result.expect("task") {
             Ok(a) => {
                 ok += 1;
-                assert_eq!(a.stream_version, 3);
+                assert_eq!(
+                    a.stream_version, 3,
+                    "racing Exact(1) appends: the winner ends at version 3, or a loser overwrote it"
+                );
             }
             Err(StoreError::Conflict { actual, .. }) => {
                 conflicts += 1;

@@ -1,0 +1,43 @@
+//! Every event a scenario touches goes through the aggregate's codec, as a store would take it:
+//! an event that does not survive encoding and decoding fails its test, naming the field.
+
+use std::fmt::Debug;
+
+use es_core::{EventEnum, StoredEvent};
+
+use crate::report;
+
+/// Encodes and decodes `event`; `Err` says why it does not survive storage.
+pub fn check<E: EventEnum + PartialEq>(event: &E) -> Result<(), String> {
+    let encoded = event.encode().map_err(|e| format!("{e}"))?;
+    let decoded = E::decode(encoded.name, encoded.schema_version, &encoded.payload).map_err(|e| {
+        format!(
+            "event `{}` does not decode from its own encoding {}: {e}",
+            encoded.name,
+            encoded.payload.get()
+        )
+    })?;
+    if &decoded == event {
+        return Ok(());
+    }
+    Err(format!(
+        "event `{}` does not survive storage: it encodes to {} and decodes to something else\n{}",
+        encoded.name,
+        encoded.payload.get(),
+        field_difference(event, &decoded)
+    ))
+}
+
+/// The first line of the pretty `Debug` output that differs, which names the field.
+fn field_difference<E: Debug>(before: &E, after: &E) -> String {
+    let (b, a) = (report::lines(before), report::lines(after));
+    match b.iter().zip(&a).find(|(x, y)| x != y) {
+        Some((x, y)) => format!("the field that changed: `{}` became `{}`", x.trim(), y.trim()),
+        None => format!("before: {before:?}\nafter:  {after:?}"),
+    }
+}
+
+/// Decodes a stored event as the aggregate would, for scenarios given as stored records.
+pub fn decode<E: EventEnum>(stored: &StoredEvent) -> Result<E, String> {
+    es_core::codec::decode(stored).map_err(|e| e.to_string())
+}
