@@ -41,11 +41,14 @@
 //! event also goes through the aggregate's codec, so an event that would not survive storage
 //! fails its test, naming the field.
 //!
+//! - [`invariants`]: state rules checked over random command sequences (proptest), shrunk to a
+//!   minimal history printed as a ready-to-paste given / when / then test.
 //! - [`conformance`]: the checks every `EventStore` must pass, and [`store_conformance!`] to run
 //!   them all for a store in one line.
 
 pub mod conformance;
 mod events;
+pub mod invariants;
 mod report;
 pub mod roundtrip;
 mod scenario;
@@ -58,6 +61,9 @@ pub mod prelude {
     pub use crate::events::IntoEvents;
     pub use crate::scenario::{AggregateTest, Given, Then, When};
 }
+
+/// The proptest crate, for writing command strategies.
+pub use proptest;
 
 #[doc(hidden)]
 pub mod __private {

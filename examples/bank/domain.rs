@@ -75,14 +75,17 @@ impl Apply<MoneyWithdrawn> for Account {
     }
 }
 
+#[derive(Debug, Clone)]
 pub struct Open {
     pub owner: String,
 }
 
+#[derive(Debug, Clone)]
 pub struct Deposit {
     pub amount: u64,
 }
 
+#[derive(Debug, Clone)]
 pub struct Withdraw {
     pub amount: u64,
 }

@@ -1,6 +1,8 @@
 //! The bank's decisions, tested with given / when / then: no store, no boilerplate.
 
+use es_testing::invariants::Invariants;
 use es_testing::prelude::*;
+use es_testing::proptest::prelude::*;
 
 use crate::bank::*;
 
@@ -65,4 +67,15 @@ fn history_may_be_given_as_the_event_enum() {
     Account::given(history)
         .when(Withdraw { amount: 10 })
         .then([AccountEvent::from(MoneyWithdrawn { amount: 10 })]);
+}
+
+#[test]
+fn no_command_sequence_overdraws_or_funds_a_closed_account() {
+    Invariants::<Account>::new()
+        .command("[a-z]{1,5}".prop_map(|owner| Open { owner }))
+        .command((0u64..500).prop_map(|amount| Deposit { amount }))
+        .command((0u64..500).prop_map(|amount| Withdraw { amount }))
+        .invariant("an account that is not open holds nothing", |a| a.opened || a.balance == 0)
+        .invariant("the balance stays below the sum of 20 deposits", |a| a.balance <= 20 * 500)
+        .check();
 }
