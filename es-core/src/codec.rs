@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 
 use crate::event::{Event, EventEnum};
 use crate::store::StoredEvent;
+use crate::upcast::Upcasters;
 
 /// An event serialized for storage.
 #[derive(Debug, Clone)]
@@ -44,6 +45,20 @@ pub enum DecodeFailure {
         found: u32,
         /// The version the program knows.
         current: u32,
+    },
+    /// A JSON upcaster is missing: the chain has a gap at `from`.
+    #[error("no upcaster from schema version {from} (a gap in the chain to version {to}): register one with json_upcaster!")]
+    MissingUpcast {
+        /// The version with no step out of it.
+        from: u32,
+        /// The version the chain leads to.
+        to: u32,
+    },
+    /// Two JSON upcasters are registered for the same name and version.
+    #[error("two upcasters are registered from schema version {from}: keep one")]
+    AmbiguousUpcast {
+        /// The version with two steps out of it.
+        from: u32,
     },
     /// The payload does not fit the event's type at its version.
     #[error("the payload does not fit the event's type: {0}")]
@@ -88,12 +103,20 @@ pub fn encode_event<T: Event>(event: &T) -> Result<EncodedEvent, EncodeError> {
         .map_err(|source| EncodeError { event_name: T::NAME, source })
 }
 
-/// Decodes a payload stored at `version` if that is `T`'s current version; the end of every chain.
+/// Decodes a payload into `T`, the oldest struct of a chain: at `T`'s version directly, at an
+/// older version through the registered JSON upcasters. The end of every typed chain.
 pub fn decode_current<T: Event>(version: u32, payload: &RawValue) -> Result<T, DecodeFailure> {
-    if version != T::VERSION {
+    if version == T::VERSION {
+        return serde_json::from_str(payload.get()).map_err(DecodeFailure::Payload);
+    }
+    if version > T::VERSION {
         return Err(DecodeFailure::UnknownVersion { found: version, current: T::VERSION });
     }
-    serde_json::from_str(payload.get()).map_err(DecodeFailure::Payload)
+    let names: Vec<&str> = std::iter::once(T::NAME).chain(T::RENAMED_FROM.iter().copied()).collect();
+    match Upcasters::registered().upcast(&names, version, T::VERSION, payload)? {
+        Some(value) => T::deserialize(value).map_err(DecodeFailure::Payload),
+        None => serde_json::from_str(payload.get()).map_err(DecodeFailure::Payload),
+    }
 }
 
 /// `a == b` for strings, usable in constants (the derives' compile-time checks).

@@ -71,9 +71,11 @@ pub mod idempotency;
 mod memory;
 mod metadata;
 mod recorded;
+pub mod registry;
 mod repository;
 mod retry;
 mod store;
+pub mod upcast;
 
 pub use aggregate::{Aggregate, Apply, Handle};
 pub use codec::{DecodeError, DecodeFailure, EncodeError};
@@ -98,6 +100,7 @@ pub mod __private {
         decode_current, encode_event, str_eq, upcast_names_match, DecodeFailure, EncodeError, EncodedEvent,
     };
     pub use crate::event::{Event, EventEnum};
+    pub use inventory;
     pub use serde_json::value::RawValue;
 }
 

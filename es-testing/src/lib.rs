@@ -41,6 +41,9 @@
 //! event also goes through the aggregate's codec, so an event that would not survive storage
 //! fails its test, naming the field.
 //!
+//! - Schema evolution: [`GivenStored::given_stored`] starts a scenario from records as an older
+//!   program stored them, [`assert_upcasts`] checks one upcast, [`assert_event_registry_ok`]
+//!   runs the registry check in one line.
 //! - [`invariants`]: state rules checked over random command sequences (proptest), shrunk to a
 //!   minimal history printed as a ready-to-paste given / when / then test.
 //! - [`conformance`]: the checks every `EventStore` must pass, and [`store_conformance!`] to run
@@ -52,14 +55,17 @@ pub mod invariants;
 mod report;
 pub mod roundtrip;
 mod scenario;
+mod upcasting;
 
 pub use events::IntoEvents;
 pub use scenario::{AggregateTest, Given, Then, When};
+pub use upcasting::{assert_event_registry_ok, assert_upcasts, GivenStored};
 
 /// `use es_testing::prelude::*;` brings `given`, `given_nothing` and the scenario types.
 pub mod prelude {
     pub use crate::events::IntoEvents;
     pub use crate::scenario::{AggregateTest, Given, Then, When};
+    pub use crate::upcasting::{assert_event_registry_ok, assert_upcasts, GivenStored};
 }
 
 /// The proptest crate, for writing command strategies.

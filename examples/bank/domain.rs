@@ -10,10 +10,20 @@ pub struct AccountOpened {
     pub owner: String,
 }
 
-/// The current shape of a deposit: version 2 added the currency.
+/// The current shape of a deposit. Version 2 added the currency, version 3 a memo; deposits
+/// stored by older releases are upcast through `MoneyDepositedV2` and `MoneyDepositedV1`.
 #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
-#[event(version = 2, upcast_from = MoneyDepositedV1)]
+#[event(version = 3, upcast_from = MoneyDepositedV2)]
 pub struct MoneyDeposited {
+    pub amount: u64,
+    pub currency: String,
+    pub memo: String,
+}
+
+/// A deposit as the second release stored it, before memos.
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[event(name = "MoneyDeposited", version = 2, upcast_from = MoneyDepositedV1)]
+pub struct MoneyDepositedV2 {
     pub amount: u64,
     pub currency: String,
 }
@@ -25,13 +35,21 @@ pub struct MoneyDepositedV1 {
     pub amount: u64,
 }
 
-impl From<MoneyDepositedV1> for MoneyDeposited {
-    fn from(old: MoneyDepositedV1) -> Self {
-        MoneyDeposited { amount: old.amount, currency: "EUR".into() }
+impl From<MoneyDepositedV2> for MoneyDeposited {
+    fn from(old: MoneyDepositedV2) -> Self {
+        MoneyDeposited { amount: old.amount, currency: old.currency, memo: String::new() }
     }
 }
 
+impl From<MoneyDepositedV1> for MoneyDepositedV2 {
+    fn from(old: MoneyDepositedV1) -> Self {
+        MoneyDepositedV2 { amount: old.amount, currency: "EUR".into() }
+    }
+}
+
+/// A withdrawal; the first release stored it as "CashWithdrawn".
 #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[event(renamed_from = "CashWithdrawn")]
 pub struct MoneyWithdrawn {
     pub amount: u64,
 }
@@ -107,7 +125,7 @@ impl Handle<Deposit> for Account {
         if cmd.amount == 0 {
             return Err(AccountError::ZeroAmount);
         }
-        Ok(vec![MoneyDeposited { amount: cmd.amount, currency: "EUR".into() }.into()])
+        Ok(vec![MoneyDeposited { amount: cmd.amount, currency: "EUR".into(), memo: String::new() }.into()])
     }
 }
 

@@ -11,7 +11,7 @@ fn opened() -> AccountOpened {
 }
 
 fn eur(amount: u64) -> MoneyDeposited {
-    MoneyDeposited { amount, currency: "EUR".into() }
+    MoneyDeposited { amount, currency: "EUR".into(), memo: String::new() }
 }
 
 #[test]

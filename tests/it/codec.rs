@@ -57,7 +57,7 @@ async fn an_unknown_event_name_is_a_typed_error() -> TestResult {
 #[tokio::test]
 async fn a_newer_version_is_a_typed_error() -> TestResult {
     let (message, failure) = decode_failure(NewEvent::new("MoneyDeposited", 9, json!({}))).await?;
-    assert!(matches!(failure, DecodeFailure::UnknownVersion { found: 9, current: 2 }), "{failure:?}");
+    assert!(matches!(failure, DecodeFailure::UnknownVersion { found: 9, current: 3 }), "{failure:?}");
     assert!(message.contains("`MoneyDeposited` (schema version 9)"), "{message}");
     Ok(())
 }
@@ -65,7 +65,7 @@ async fn a_newer_version_is_a_typed_error() -> TestResult {
 #[tokio::test]
 async fn a_payload_that_does_not_fit_is_a_typed_error() -> TestResult {
     let (message, failure) =
-        decode_failure(NewEvent::new("MoneyDeposited", 2, json!({ "amount": "ten" }))).await?;
+        decode_failure(NewEvent::new("MoneyDeposited", 3, json!({ "amount": "ten" }))).await?;
     assert!(matches!(failure, DecodeFailure::Payload(_)));
     assert!(message.contains("the payload does not fit"), "{message}");
     Ok(())

@@ -10,3 +10,4 @@ mod hygiene;
 mod memory_store;
 mod repository;
 mod second_domain;
+mod upcasting;

@@ -22,7 +22,10 @@ async fn execute_records_events_in_the_aggregate_stream() -> TestResult {
     assert_eq!(recorded.len(), 1);
     let r = &recorded[0];
     assert_eq!((r.stream.as_str(), r.stream_version, r.position), ("Account-ann", 2, 2));
-    assert_eq!(r.event, AccountEvent::from(MoneyDeposited { amount: 10, currency: "EUR".into() }));
+    assert_eq!(
+        r.event,
+        AccountEvent::from(MoneyDeposited { amount: 10, currency: "EUR".into(), memo: String::new() })
+    );
     let ann = accounts.load("ann").await?;
     assert_eq!((ann.state.balance, ann.version), (10, 2));
     Ok(())
@@ -83,8 +86,11 @@ impl EventStore for AlwaysOvertaken {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError> {
-        let deposit =
-            NewEvent::new("MoneyDeposited", 2, serde_json::json!({ "amount": 1, "currency": "EUR" }));
+        let deposit = NewEvent::new(
+            "MoneyDeposited",
+            3,
+            serde_json::json!({ "amount": 1, "currency": "EUR", "memo": "" }),
+        );
         self.0.append(stream, ExpectedVersion::Any, vec![deposit]).await?;
         self.0.append(stream, expected, events).await
     }

@@ -58,7 +58,33 @@ pub fn expand(event: &Event) -> TokenStream {
             }
         });
 
+    // Generic events cannot be registered: there is no one type to name.
+    let registration = input.generics.params.is_empty().then(|| {
+        let upcast_from = match &event.upcast_from {
+            Some(prev) => quote! {
+                ::core::option::Option::Some((
+                    <#prev as ::es_core::__private::Event>::NAME,
+                    <#prev as ::es_core::__private::Event>::VERSION,
+                ))
+            },
+            None => quote!(::core::option::Option::None),
+        };
+        quote! {
+            ::es_core::__private::inventory::submit! {
+                ::es_core::registry::EventRegistration {
+                    name: <#ident as ::es_core::__private::Event>::NAME,
+                    version: <#ident as ::es_core::__private::Event>::VERSION,
+                    rust_type: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
+                    renamed_from: <#ident as ::es_core::__private::Event>::RENAMED_FROM,
+                    upcast_from: #upcast_from,
+                }
+            }
+        }
+    });
+
     quote! {
+        #registration
+
         #[automatically_derived]
         impl #impl_generics ::es_core::__private::Event for #ident #ty_generics #where_clause {
             const NAME: &'static str = #name;
