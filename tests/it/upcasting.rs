@@ -126,6 +126,8 @@ fn json_and_typed_steps_mix_in_one_chain() {
     let expected = PriceSet { cents: 250, currency: "EUR".into() };
     assert_upcasts::<ProductEvent>("PriceSet", 1, json!({ "cents": "250" }), expected.clone());
     assert_upcasts::<ProductEvent>("PriceSet", 2, json!({ "cents": 250 }), expected);
+    let product = Product::given_stored([("PriceSet", 1, json!({ "cents": "99" }))]);
+    assert_eq!(product.state().cents, 99);
 }
 
 #[test]
