@@ -1,24 +1,46 @@
-//! The benchmark workloads: each measures the framework's real path against a baseline in the
-//! same run and prints `name  value  unit  ratio_to_raw` (median of the runs), with min and max.
+//! The benchmark workloads: each measures the framework's real path against a hand-written
+//! baseline in the same run and prints `name  value  unit  ratio_to_raw` (median of the runs),
+//! with min and max.
 //!
-//! `cargo bench --bench workloads` runs all; `cargo bench --bench workloads -- upcast` runs the
-//! workloads whose name contains `upcast`. Set `ES_BENCH_RUNS` for more runs (default 5).
+//! `cargo bench --bench workloads` runs all; `cargo bench --bench workloads -- W2` runs the
+//! workloads whose name contains `W2`. `ES_BENCH_RUNS` sets the runs (default 3);
+//! `ES_POSTGRES_URL` the server (default the local one).
 
 #[path = "../../examples/bank/domain.rs"]
 #[allow(dead_code)]
 mod bank;
 mod measure;
+mod memory;
+mod raw;
+mod sql;
 mod upcast;
 
+/// A workload: its name and how to run it a number of times.
+type Workload = (&'static str, fn(usize));
+
+const WORKLOADS: &[Workload] = &[
+    ("W1 rehydrate_mem", memory::rehydrate),
+    ("W1 peak_rss", memory::peak_rss),
+    ("W2 append_pg_seq", sql::append_pg_seq),
+    ("W3 append_pg_conc", sql::append_pg_conc),
+    ("W4 rehydrate_pg", sql::rehydrate_pg),
+    ("W5 contention_pg", sql::contention_pg),
+    ("W6 append_sqlite_seq", sql::append_sqlite_seq),
+    ("W7 rehydrate_sqlite", sql::rehydrate_sqlite),
+    ("W8 upcast_decode", upcast::run),
+];
+
 fn main() {
+    if memory::child_mode() {
+        return;
+    }
     let filter = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_default();
-    let runs = std::env::var("ES_BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
+    let runs = std::env::var("ES_BENCH_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
     println!(
-        "{:<22} {:>14} {:<10} {:>12}   (median of {runs} runs; min..max)",
+        "{:<22} {:>14} {:<10} {:>12}   (median of {runs} runs: min..max; raw median: min..max)",
         "name", "value", "unit", "ratio_to_raw"
     );
-    let workloads: [(&str, fn(usize)); 1] = [("W8 upcast_decode", upcast::run)];
-    for (name, run) in workloads {
+    for (name, run) in WORKLOADS {
         if name.contains(&filter) {
             run(runs);
         }

@@ -52,11 +52,6 @@ pub fn run(runs: usize) {
         current_rates.push(EVENTS as f64 / t.as_secs_f64());
         assert_eq!(sum_v1, sum_v3, "both decode the same amounts");
     }
-    let (upcast, current) = (stats(upcast_rates), stats(current_rates));
-    let k = |s: &crate::measure::Stats| crate::measure::Stats {
-        median: s.median / 1e3,
-        min: s.min / 1e3,
-        max: s.max / 1e3,
-    };
-    row("W8 upcast_decode", "k events/s", &k(&upcast), &k(&current), true);
+    let (upcast, current) = (stats(upcast_rates).scaled(1e3), stats(current_rates).scaled(1e3));
+    row("W8 upcast_decode", "k events/s", upcast, Some(current), true);
 }

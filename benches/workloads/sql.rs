@@ -1,0 +1,299 @@
+//! W2-W7: commands and rehydration on PostgreSQL and SQLite, each against plain sqlx code doing
+//! the same reads and inserts; W5 counts what contention costs.
+
+use std::sync::Arc;
+
+use es_core::{EventStore, ExpectedVersion, NewEvent, Repository};
+use es_postgres::{PostgresOptions, PostgresStore};
+use es_sqlite::SqliteStore;
+
+use crate::bank::{Account, Deposit, Open};
+use crate::measure::{row, runtime, stats, time_async, Stats};
+use crate::raw::{self, PgRaw, SqliteRaw};
+
+fn pg_url() -> String {
+    std::env::var("ES_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A framework store and a raw table in one fresh schema, dropped by `done`.
+async fn pg() -> (PostgresStore, Arc<PgRaw>) {
+    let schema = format!("es_bench_{}", es_core::Uuid::new_v4().simple());
+    let store = PostgresOptions::new()
+        .schema(&schema)
+        .max_connections(16)
+        .connect(&pg_url())
+        .await
+        .unwrap_or_else(|e| panic!("the PostgreSQL benchmarks need the server: {e}"));
+    let raw = PgRaw::new(store.pool().clone(), &format!("\"{schema}\"")).await.expect("raw table");
+    (store, Arc::new(raw))
+}
+
+async fn done(store: PostgresStore) {
+    store.drop_schema().await.expect("drop the bench schema");
+}
+
+async fn sqlite(dir: &std::path::Path) -> (SqliteStore, Arc<SqliteRaw>) {
+    let store = SqliteStore::open(dir.join("framework.db")).await.expect("open");
+    let raw = SqliteRaw::open(&dir.join("raw.db")).await.expect("open raw");
+    (store, Arc::new(raw))
+}
+
+/// Opens `n` accounts named `<prefix><i>` on both sides (not timed).
+async fn open_accounts<S: EventStore>(
+    accounts: &Repository<Account, S>,
+    n: usize,
+    prefix: &str,
+    raw_open: impl AsyncFn(String),
+) {
+    for i in 0..n {
+        accounts.execute(&format!("{prefix}{i}"), Open { owner: "o".into() }).await.expect("open");
+        raw_open(format!("Account-{prefix}{i}")).await;
+    }
+}
+
+const SEQ_COMMANDS: usize = 5_000;
+const SEQ_ACCOUNTS: usize = 100;
+
+async fn sequential<S: EventStore>(
+    name: &str,
+    runs: usize,
+    store: S,
+    raw_open: impl AsyncFn(String),
+    raw_deposit: impl AsyncFn(String),
+) {
+    let accounts = Repository::<Account, _>::new(store);
+    let (mut framework, mut hand) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        let (fw, rw) = (format!("f{run}-"), format!("r{run}-"));
+        open_accounts(&accounts, SEQ_ACCOUNTS, &fw, async |_| {}).await;
+        open_accounts(
+            &Repository::<Account, _>::new(es_core::MemoryStore::new()),
+            SEQ_ACCOUNTS,
+            &rw,
+            &raw_open,
+        )
+        .await;
+        let (t, ()) = time_async(async {
+            for i in 0..SEQ_COMMANDS {
+                accounts
+                    .execute(&format!("{fw}{}", i % SEQ_ACCOUNTS), Deposit { amount: 1 })
+                    .await
+                    .expect("deposit");
+            }
+        })
+        .await;
+        framework.push(SEQ_COMMANDS as f64 / t.as_secs_f64());
+        let (t, ()) = time_async(async {
+            for i in 0..SEQ_COMMANDS {
+                raw_deposit(format!("Account-{rw}{}", i % SEQ_ACCOUNTS)).await;
+            }
+        })
+        .await;
+        hand.push(SEQ_COMMANDS as f64 / t.as_secs_f64());
+    }
+    row(name, "commands/s", stats(framework), Some(stats(hand)), true);
+}
+
+pub fn append_pg_seq(runs: usize) {
+    runtime().block_on(async {
+        let (store, raw) = pg().await;
+        let (r1, r2) = (raw.clone(), raw.clone());
+        sequential(
+            "W2 append_pg_seq",
+            runs,
+            store.clone(),
+            async move |s: String| {
+                r1.append(&s, 1, "AccountOpened", r#"{"owner":"o"}"#).await.expect("raw open")
+            },
+            async move |s: String| r2.deposit(&s, 1).await.expect("raw deposit"),
+        )
+        .await;
+        done(store).await;
+    });
+}
+
+pub fn append_sqlite_seq(runs: usize) {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, raw) = sqlite(dir.path()).await;
+        let (r1, r2) = (raw.clone(), raw.clone());
+        sequential(
+            "W6 append_sqlite_seq",
+            runs,
+            store,
+            async move |s: String| {
+                r1.append_many(&s, &[(1, "AccountOpened", r#"{"owner":"o"}"#.to_owned())])
+                    .await
+                    .expect("raw open")
+            },
+            async move |s: String| r2.deposit(&s, 1).await.expect("raw deposit"),
+        )
+        .await;
+    });
+}
+
+const TASKS: usize = 8;
+const PER_TASK: usize = 1_000;
+
+pub fn append_pg_conc(runs: usize) {
+    runtime().block_on(async {
+        let (store, raw) = pg().await;
+        let accounts = Repository::<Account, _>::new(store.clone());
+        let (mut framework, mut hand) = (Vec::new(), Vec::new());
+        for run in 0..runs {
+            for t in 0..TASKS {
+                accounts.execute(&format!("c{run}-{t}"), Open { owner: "o".into() }).await.expect("open");
+                raw.append(&format!("Account-rc{run}-{t}"), 1, "AccountOpened", r#"{"owner":"o"}"#)
+                    .await
+                    .expect("raw");
+            }
+            let (t, ()) = time_async(async {
+                let tasks: Vec<_> = (0..TASKS)
+                    .map(|t| {
+                        let accounts = accounts.clone();
+                        tokio::spawn(async move {
+                            for _ in 0..PER_TASK {
+                                accounts
+                                    .execute(&format!("c{run}-{t}"), Deposit { amount: 1 })
+                                    .await
+                                    .expect("deposit");
+                            }
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.expect("task");
+                }
+            })
+            .await;
+            framework.push((TASKS * PER_TASK) as f64 / t.as_secs_f64());
+            let (t, ()) = time_async(async {
+                let tasks: Vec<_> = (0..TASKS)
+                    .map(|t| {
+                        let raw = raw.clone();
+                        tokio::spawn(async move {
+                            for _ in 0..PER_TASK {
+                                raw.deposit(&format!("Account-rc{run}-{t}"), 1).await.expect("raw deposit");
+                            }
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.expect("task");
+                }
+            })
+            .await;
+            hand.push((TASKS * PER_TASK) as f64 / t.as_secs_f64());
+        }
+        row("W3 append_pg_conc", "commands/s", stats(framework), Some(stats(hand)), true);
+        done(store).await;
+    });
+}
+
+const LONG: usize = 10_000;
+
+fn long_history() -> Vec<(u64, &'static str, String)> {
+    std::iter::once((1, "AccountOpened", r#"{"owner":"o"}"#.to_owned()))
+        .chain((2..=LONG as u64).map(|v| (v, "MoneyDeposited", raw::deposit_payload(v % 100))))
+        .collect()
+}
+
+async fn fill<S: EventStore>(store: &S, stream: &str) {
+    for chunk in long_history().chunks(1000) {
+        let batch = chunk
+            .iter()
+            .map(|(_, name, payload)| {
+                let version = if *name == "AccountOpened" { 1 } else { 3 };
+                let mut e = NewEvent::new(*name, version, serde_json::Value::Null);
+                e.payload = serde_json::value::RawValue::from_string(payload.clone()).expect("json");
+                e
+            })
+            .collect();
+        store.append(stream, ExpectedVersion::Any, batch).await.expect("fill");
+    }
+}
+
+/// Framework: load 10,000 events and execute one more command. Raw: one SELECT decoded by hand.
+async fn rehydrate<S: EventStore>(name: &str, runs: usize, store: S, raw_load: impl AsyncFn() -> u64) {
+    fill(&store, "Account-long").await;
+    let accounts = Repository::<Account, _>::new(store);
+    let (mut framework, mut hand) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let (t, r) = time_async(accounts.execute("long", Deposit { amount: 1 })).await;
+        r.expect("execute");
+        framework.push(t.as_secs_f64() * 1e3);
+        let (t, balance) = time_async(raw_load()).await;
+        assert!(balance > 0);
+        hand.push(t.as_secs_f64() * 1e3);
+    }
+    row(name, "ms/command", stats(framework), Some(stats(hand)), false);
+}
+
+pub fn rehydrate_pg(runs: usize) {
+    runtime().block_on(async {
+        let (store, raw) = pg().await;
+        for (v, name, payload) in long_history() {
+            raw.append("Account-rlong", v, name, &payload).await.expect("raw fill");
+        }
+        rehydrate("W4 rehydrate_pg", runs, store.clone(), async || {
+            raw.load("Account-rlong").await.expect("raw").balance
+        })
+        .await;
+        done(store).await;
+    });
+}
+
+pub fn rehydrate_sqlite(runs: usize) {
+    runtime().block_on(async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (store, raw) = sqlite(dir.path()).await;
+        raw.append_many("Account-rlong", &long_history()).await.expect("raw fill");
+        rehydrate("W7 rehydrate_sqlite", runs, store, async || {
+            raw.load("Account-rlong").await.expect("raw").balance
+        })
+        .await;
+    });
+}
+
+const CONTENDERS: usize = 8;
+const DEPOSITS: usize = 200;
+
+/// W5: 8 tasks, 200 deposits each, on one account. Every command must land.
+pub fn contention_pg(runs: usize) {
+    runtime().block_on(async {
+        let (store, _) = pg().await;
+        let (mut rates, mut retries) = (Vec::new(), Vec::new());
+        for run in 0..runs {
+            let accounts = Repository::<Account, _>::new(store.clone());
+            let id = format!("hot{run}");
+            accounts.execute(&id, Open { owner: "o".into() }).await.expect("open");
+            let (t, ()) = time_async(async {
+                let tasks: Vec<_> = (0..CONTENDERS)
+                    .map(|_| {
+                        let (accounts, id) = (accounts.clone(), id.clone());
+                        tokio::spawn(async move {
+                            for _ in 0..DEPOSITS {
+                                accounts.execute(&id, Deposit { amount: 1 }).await.expect("every command lands");
+                            }
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.expect("task");
+                }
+            })
+            .await;
+            let balance = accounts.load(&id).await.expect("load").state.balance;
+            assert_eq!(balance, (CONTENDERS * DEPOSITS) as u64, "nothing lost");
+            rates.push((CONTENDERS * DEPOSITS) as f64 / t.as_secs_f64());
+            retries.push(accounts.retries() as f64);
+        }
+        row("W5 contention_pg", "commands/s", stats(rates), None, true);
+        let r: Stats = stats(retries);
+        println!(
+            "{:<22} {:>14.0} {:<10} {:>12}   ({:.0}..{:.0}; all {} commands landed every run, balance checked)",
+            "W5 conflicts_retried", r.median, "retries", "-", r.min, r.max, CONTENDERS * DEPOSITS
+        );
+        done(store).await;
+    });
+}
