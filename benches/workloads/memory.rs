@@ -14,26 +14,29 @@ use crate::raw;
 const EVENTS: usize = 100_000;
 const CHILD: &str = "ES_BENCH_CHILD";
 
-/// The stored events, as (name, JSON payload): what both sides start from.
-fn rows() -> Vec<(String, String)> {
-    let opened = ("AccountOpened".to_owned(), r#"{"owner":"ann"}"#.to_owned());
-    std::iter::once(opened)
-        .chain((1..EVENTS).map(|i| ("MoneyDeposited".to_owned(), raw::deposit_payload(i as u64 % 100))))
-        .collect()
+/// Stored event `i` as (name, JSON payload): what both sides start from.
+fn row_at(i: usize) -> (String, String) {
+    if i == 0 {
+        ("AccountOpened".to_owned(), r#"{"owner":"ann"}"#.to_owned())
+    } else {
+        ("MoneyDeposited".to_owned(), raw::deposit_payload(i as u64 % 100))
+    }
 }
 
+fn rows() -> Vec<(String, String)> {
+    (0..EVENTS).map(row_at).collect()
+}
+
+/// The same events in a MemoryStore, appended 10,000 at a time.
 async fn filled_store() -> MemoryStore {
     let store = MemoryStore::new();
-    for chunk in rows().chunks(10_000) {
-        let batch = chunk
-            .iter()
-            .map(|(name, payload)| {
-                let mut e = NewEvent::new(
-                    name.clone(),
-                    if name == "AccountOpened" { 1 } else { 3 },
-                    serde_json::Value::Null,
-                );
-                e.payload = serde_json::value::RawValue::from_string(payload.clone()).expect("json");
+    for start in (0..EVENTS).step_by(10_000) {
+        let batch = (start..(start + 10_000).min(EVENTS))
+            .map(|i| {
+                let (name, payload) = row_at(i);
+                let version = if i == 0 { 1 } else { 3 };
+                let mut e = NewEvent::new(name, version, serde_json::Value::Null);
+                e.payload = serde_json::value::RawValue::from_string(payload).expect("json");
                 e
             })
             .collect();

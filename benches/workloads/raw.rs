@@ -6,24 +6,39 @@ use sqlx::{Connection, Row};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// The bank's events, written by hand.
+/// The bank's events, written by hand with the same fields as the real ones.
 pub enum RawEvent {
-    Opened,
-    Deposited { amount: u64 },
-    Withdrawn { amount: u64 },
+    Opened(#[allow(dead_code)] Opened),
+    Deposited(Deposited),
+    Withdrawn(Withdrawn),
 }
 
 #[derive(Deserialize)]
-struct Amount {
+pub struct Opened {
+    #[allow(dead_code)]
+    owner: String,
+}
+
+#[derive(Deserialize)]
+pub struct Deposited {
+    amount: u64,
+    #[allow(dead_code)]
+    currency: String,
+    #[allow(dead_code)]
+    memo: String,
+}
+
+#[derive(Deserialize)]
+pub struct Withdrawn {
     amount: u64,
 }
 
 /// Parses one stored event the way hand-written code would: match the name, parse the payload.
 pub fn parse(name: &str, payload: &str) -> Result<RawEvent, Error> {
     Ok(match name {
-        "AccountOpened" => RawEvent::Opened,
-        "MoneyDeposited" => RawEvent::Deposited { amount: serde_json::from_str::<Amount>(payload)?.amount },
-        "MoneyWithdrawn" => RawEvent::Withdrawn { amount: serde_json::from_str::<Amount>(payload)?.amount },
+        "AccountOpened" => RawEvent::Opened(serde_json::from_str(payload)?),
+        "MoneyDeposited" => RawEvent::Deposited(serde_json::from_str(payload)?),
+        "MoneyWithdrawn" => RawEvent::Withdrawn(serde_json::from_str(payload)?),
         other => return Err(format!("unknown event {other}").into()),
     })
 }
@@ -39,9 +54,9 @@ pub struct RawAccount {
 impl RawAccount {
     pub fn apply(&mut self, e: &RawEvent) {
         match e {
-            RawEvent::Opened => self.opened = true,
-            RawEvent::Deposited { amount } => self.balance += amount,
-            RawEvent::Withdrawn { amount } => self.balance -= amount,
+            RawEvent::Opened(_) => self.opened = true,
+            RawEvent::Deposited(d) => self.balance += d.amount,
+            RawEvent::Withdrawn(w) => self.balance -= w.amount,
         }
         self.version += 1;
     }

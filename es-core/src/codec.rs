@@ -6,7 +6,7 @@
 use serde_json::value::RawValue;
 
 use crate::event::{Event, EventEnum};
-use crate::store::StoredEvent;
+use crate::store::{EventRef, StoredEvent};
 use crate::upcast::Upcasters;
 
 /// An event serialized for storage.
@@ -86,11 +86,16 @@ pub struct DecodeError {
 
 /// Decodes a stored event into the enum `E`, upcasting old versions.
 pub fn decode<E: EventEnum>(stored: &StoredEvent) -> Result<E, DecodeError> {
-    E::decode(&stored.name, stored.schema_version, &stored.payload).map_err(|failure| DecodeError {
-        stream: stored.stream.clone(),
+    decode_ref(stored.as_ref())
+}
+
+/// Decodes a lent event into the enum `E`, upcasting old versions.
+pub fn decode_ref<E: EventEnum>(stored: EventRef<'_>) -> Result<E, DecodeError> {
+    E::decode(stored.name, stored.schema_version, stored.payload).map_err(|failure| DecodeError {
+        stream: stored.stream.to_owned(),
         stream_version: stored.stream_version,
         position: stored.position,
-        event_name: stored.name.clone(),
+        event_name: stored.name.to_owned(),
         schema_version: stored.schema_version,
         failure,
     })

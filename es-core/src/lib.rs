@@ -85,7 +85,9 @@ pub use metadata::Metadata;
 pub use recorded::Recorded;
 pub use repository::{CommandError, Loaded, Repository};
 pub use retry::RetryPolicy;
-pub use store::{Appended, AppendedEvent, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent};
+pub use store::{
+    Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
+};
 
 /// The derives, beside the traits of the same name (as `serde::Serialize` is both).
 pub use es_macros::{Aggregate, Event};

@@ -1,19 +1,24 @@
 //! `MemoryStore`: an `EventStore` in process memory, for tests and prototypes.
 
-use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::idempotency::{self, StoredId};
-use crate::store::{Appended, AppendedEvent, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent};
+use crate::metadata::Metadata;
+use crate::store::{
+    Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
+};
 
 /// An in-memory event store: thread-safe, cheap to clone (clones share the events), gap-free
 /// global positions, atomic appends.
 ///
 /// It keeps events in their serialized form, exactly as a durable store does, so an event that
-/// does not survive encoding fails in memory too.
+/// does not survive encoding fails in memory too. Stream and event names are kept once each, and
+/// [`visit_stream`](EventStore::visit_stream) lends events without copying them.
 ///
 /// ```
 /// use es_core::{EventStore, ExpectedVersion, MemoryStore, NewEvent};
@@ -31,14 +36,33 @@ pub struct MemoryStore {
     log: Arc<RwLock<Log>>,
 }
 
+/// Metadata of events that carry none, lent by reference.
+static NO_METADATA: Metadata = Metadata { correlation_id: None, causation_id: None, extra: BTreeMap::new() };
+
+/// One stored event, with its stream and name as indices into the log's tables.
+struct Slot {
+    id: Uuid,
+    stream: u32,
+    name: u32,
+    schema_version: u32,
+    stream_version: u64,
+    payload: Box<RawValue>,
+    metadata: Option<Box<Metadata>>,
+    recorded_at: SystemTime,
+}
+
 #[derive(Default)]
 struct Log {
     /// Every event, at index `position - 1`.
-    events: Vec<StoredEvent>,
-    /// Per stream, the indices of its events in version order.
-    streams: HashMap<String, Vec<usize>>,
-    /// Per event id, its index.
-    ids: HashMap<Uuid, usize>,
+    slots: Vec<Slot>,
+    /// Stream names, by index; and per stream, its index and its events' slots in version order.
+    stream_names: Vec<Arc<str>>,
+    streams: HashMap<Arc<str>, (u32, Vec<u32>)>,
+    /// Event names, by index, and the index of each.
+    event_names: Vec<Arc<str>>,
+    event_index: HashMap<Arc<str>, u32>,
+    /// Per event id, its slot.
+    ids: HashMap<Uuid, u32>,
 }
 
 impl MemoryStore {
@@ -49,7 +73,7 @@ impl MemoryStore {
 
     /// The number of events stored.
     pub fn len(&self) -> usize {
-        self.read().events.len()
+        self.read().slots.len()
     }
 
     /// True when no event is stored.
@@ -57,7 +81,7 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Log> {
+    fn read(&self) -> RwLockReadGuard<'_, Log> {
         // No code panics while holding the lock, and the log is consistent after every write.
         self.log.read().unwrap_or_else(PoisonError::into_inner)
     }
@@ -70,6 +94,45 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl Log {
+    fn lend(&self, index: u32) -> EventRef<'_> {
+        let slot = &self.slots[index as usize];
+        EventRef {
+            id: slot.id,
+            stream: &self.stream_names[slot.stream as usize],
+            stream_version: slot.stream_version,
+            position: u64::from(index) + 1,
+            name: &self.event_names[slot.name as usize],
+            schema_version: slot.schema_version,
+            payload: &slot.payload,
+            metadata: slot.metadata.as_deref().unwrap_or(&NO_METADATA),
+            recorded_at: slot.recorded_at,
+        }
+    }
+
+    fn stored_id(&self, index: u32) -> StoredId {
+        let e = self.lend(index);
+        StoredId {
+            stream: e.stream.to_owned(),
+            appended: AppendedEvent {
+                id: e.id,
+                stream_version: e.stream_version,
+                position: e.position,
+                recorded_at: e.recorded_at,
+            },
+        }
+    }
+
+    fn event_name(&mut self, name: String) -> u32 {
+        if let Some(&i) = self.event_index.get(name.as_str()) {
+            return i;
+        }
+        let name: Arc<str> = name.into();
+        let i = self.event_names.len() as u32;
+        self.event_names.push(Arc::clone(&name));
+        self.event_index.insert(name, i);
+        i
+    }
+
     fn append(
         &mut self,
         stream: &str,
@@ -79,48 +142,64 @@ impl Log {
         idempotency::check_batch(stream, &events)?;
         let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
         let found: Vec<Option<StoredId>> =
-            ids.iter().map(|id| self.ids.get(id).map(|&i| stored_id(&self.events[i]))).collect();
+            ids.iter().map(|id| self.ids.get(id).map(|&i| self.stored_id(i))).collect();
         if let Some(acked) = idempotency::resolve(stream, expected, &ids, &found)? {
             return Ok(acked);
         }
-        let actual = self.streams.get(stream).map_or(0, |s| s.len() as u64);
+        let actual = self.streams.get(stream).map_or(0, |(_, slots)| slots.len() as u64);
         if !expected.matches(actual) {
             return Err(StoreError::Conflict { stream: stream.to_owned(), expected, actual });
         }
+        if self.slots.len() + events.len() > u32::MAX as usize {
+            return Err(StoreError::backend("memory", "the in-memory store holds at most 2^32 - 1 events"));
+        }
+        let stream_index = match self.streams.get(stream) {
+            Some((i, _)) => *i,
+            None => {
+                let name: Arc<str> = stream.into();
+                let i = self.stream_names.len() as u32;
+                self.stream_names.push(Arc::clone(&name));
+                self.streams.insert(name, (i, Vec::new()));
+                i
+            }
+        };
         let recorded_at = now_micros();
         let mut appended = Vec::with_capacity(events.len());
-        let indices = self.streams.entry(stream.to_owned()).or_default();
         for (offset, e) in events.into_iter().enumerate() {
-            let index = self.events.len();
-            let stored = StoredEvent {
+            let index = self.slots.len() as u32;
+            let stream_version = actual + 1 + offset as u64;
+            let name = self.event_name(e.name);
+            self.slots.push(Slot {
                 id: e.id,
-                stream: stream.to_owned(),
-                stream_version: actual + 1 + offset as u64,
-                position: index as u64 + 1,
-                name: e.name,
+                stream: stream_index,
+                name,
                 schema_version: e.schema_version,
+                stream_version,
                 payload: e.payload,
-                metadata: e.metadata,
+                metadata: (!e.metadata.is_empty()).then(|| Box::new(e.metadata)),
                 recorded_at,
-            };
-            appended.push(stored_id(&stored).appended);
-            indices.push(index);
-            self.ids.insert(stored.id, index);
-            self.events.push(stored);
+            });
+            self.ids.insert(e.id, index);
+            if let Some((_, slots)) = self.streams.get_mut(stream) {
+                slots.push(index);
+            }
+            appended.push(AppendedEvent {
+                id: e.id,
+                stream_version,
+                position: u64::from(index) + 1,
+                recorded_at,
+            });
         }
         Ok(Appended { stream_version: actual + appended.len() as u64, events: appended })
     }
-}
 
-fn stored_id(e: &StoredEvent) -> StoredId {
-    StoredId {
-        stream: e.stream.clone(),
-        appended: AppendedEvent {
-            id: e.id,
-            stream_version: e.stream_version,
-            position: e.position,
-            recorded_at: e.recorded_at,
-        },
+    /// The slots of `stream` from version `from`, at most `limit`.
+    fn stream_slots(&self, stream: &str, from: u64, limit: usize) -> &[u32] {
+        let Some((_, slots)) = self.streams.get(stream) else {
+            return &[];
+        };
+        let start = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX).min(slots.len());
+        &slots[start..start.saturating_add(limit).min(slots.len())]
     }
 }
 
@@ -148,16 +227,31 @@ impl EventStore for MemoryStore {
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let log = self.read();
-        let Some(indices) = log.streams.get(stream) else {
-            return Ok(Vec::new());
-        };
-        let skip = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX);
-        Ok(indices.iter().skip(skip).take(limit).map(|&i| log.events[i].clone()).collect())
+        Ok(log.stream_slots(stream, from, limit).iter().map(|&i| log.lend(i).to_owned()).collect())
     }
 
     async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let log = self.read();
-        let skip = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX);
-        Ok(log.events.iter().skip(skip).take(limit).cloned().collect())
+        let start = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX).min(log.slots.len());
+        let end = start.saturating_add(limit).min(log.slots.len());
+        Ok((start..end).map(|i| log.lend(i as u32).to_owned()).collect())
+    }
+
+    async fn visit_stream<F>(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        mut visit: F,
+    ) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        let log = self.read();
+        let slots = log.stream_slots(stream, from, limit);
+        for &i in slots {
+            visit(log.lend(i))?;
+        }
+        Ok(slots.len())
     }
 }

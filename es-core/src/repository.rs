@@ -131,13 +131,17 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let stream = A::stream_name(id);
         let mut loaded = Loaded { state: A::default(), version: 0 };
         loop {
-            let page = self.store.read_stream(&stream, loaded.version + 1, PAGE).await?;
-            for stored in &page {
-                let event: A::Event = codec::decode(stored)?;
-                loaded.state.apply(&event);
-                loaded.version = stored.stream_version;
-            }
-            if page.len() < PAGE {
+            let (state, version) = (&mut loaded.state, &mut loaded.version);
+            let visited = self
+                .store
+                .visit_stream(&stream, *version + 1, PAGE, |stored| {
+                    let event: A::Event = codec::decode_ref(stored)?;
+                    state.apply(&event);
+                    *version = stored.stream_version;
+                    Ok(())
+                })
+                .await?;
+            if visited < PAGE {
                 return Ok(loaded);
             }
         }

@@ -42,6 +42,70 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         from: u64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Calls `visit` on each event [`read_stream`](Self::read_stream) would return, in order, and
+    /// returns how many it visited. Stores that hold events in memory override it to lend them
+    /// without copying; the default reads the page and lends from it. An error from `visit`
+    /// stops the visit and is returned.
+    fn visit_stream<F>(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        mut visit: F,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        let read = self.read_stream(stream, from, limit);
+        async move {
+            let events = read.await?;
+            for e in &events {
+                visit(e.as_ref())?;
+            }
+            Ok(events.len())
+        }
+    }
+}
+
+/// A stored event lent by a store: the fields of [`StoredEvent`], borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct EventRef<'a> {
+    /// The event's id.
+    pub id: Uuid,
+    /// The stream it belongs to.
+    pub stream: &'a str,
+    /// Its version in the stream.
+    pub stream_version: u64,
+    /// Its global position.
+    pub position: u64,
+    /// The stored name.
+    pub name: &'a str,
+    /// The schema version of the payload.
+    pub schema_version: u32,
+    /// The JSON payload.
+    pub payload: &'a RawValue,
+    /// Correlation, causation and free key/values.
+    pub metadata: &'a Metadata,
+    /// When the store recorded it.
+    pub recorded_at: SystemTime,
+}
+
+impl EventRef<'_> {
+    /// An owned copy.
+    pub fn to_owned(&self) -> StoredEvent {
+        StoredEvent {
+            id: self.id,
+            stream: self.stream.to_owned(),
+            stream_version: self.stream_version,
+            position: self.position,
+            name: self.name.to_owned(),
+            schema_version: self.schema_version,
+            payload: self.payload.to_owned(),
+            metadata: self.metadata.clone(),
+            recorded_at: self.recorded_at,
+        }
+    }
 }
 
 /// The version a stream must be at for an append to go through.
@@ -166,6 +230,23 @@ pub struct StoredEvent {
     pub metadata: Metadata,
     /// When the store recorded it (microsecond precision).
     pub recorded_at: SystemTime,
+}
+
+impl StoredEvent {
+    /// A borrowed view, as [`EventStore::visit_stream`] lends it.
+    pub fn as_ref(&self) -> EventRef<'_> {
+        EventRef {
+            id: self.id,
+            stream: &self.stream,
+            stream_version: self.stream_version,
+            position: self.position,
+            name: &self.name,
+            schema_version: self.schema_version,
+            payload: &self.payload,
+            metadata: &self.metadata,
+            recorded_at: self.recorded_at,
+        }
+    }
 }
 
 impl PartialEq for StoredEvent {
