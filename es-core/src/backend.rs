@@ -35,6 +35,9 @@ pub fn metadata_to_json(metadata: &Metadata) -> String {
 
 /// Metadata from stored JSON text; a typed error names the event when the text does not parse.
 pub fn metadata_from_json(backend: &'static str, position: u64, text: &str) -> Result<Metadata, StoreError> {
+    if text == "{}" {
+        return Ok(Metadata::default());
+    }
     serde_json::from_str(text).map_err(|e| {
         StoreError::backend(backend, format!("metadata of the event at position {position}: {e}"))
     })

@@ -110,9 +110,9 @@ pub fn encode_event<T: Event>(event: &T) -> Result<EncodedEvent, EncodeError> {
 
 /// Decodes a payload into `T`, the oldest struct of a chain: at `T`'s version directly, at an
 /// older version through the registered JSON upcasters. The end of every typed chain.
-pub fn decode_current<T: Event>(version: u32, payload: &RawValue) -> Result<T, DecodeFailure> {
+pub fn decode_current<T: Event>(version: u32, payload: &str) -> Result<T, DecodeFailure> {
     if version == T::VERSION {
-        return serde_json::from_str(payload.get()).map_err(DecodeFailure::Payload);
+        return serde_json::from_str(payload).map_err(DecodeFailure::Payload);
     }
     if version > T::VERSION {
         return Err(DecodeFailure::UnknownVersion { found: version, current: T::VERSION });
@@ -120,7 +120,7 @@ pub fn decode_current<T: Event>(version: u32, payload: &RawValue) -> Result<T, D
     let names: Vec<&str> = std::iter::once(T::NAME).chain(T::RENAMED_FROM.iter().copied()).collect();
     match Upcasters::registered().upcast(&names, version, T::VERSION, payload)? {
         Some(value) => T::deserialize(value).map_err(DecodeFailure::Payload),
-        None => serde_json::from_str(payload.get()).map_err(DecodeFailure::Payload),
+        None => serde_json::from_str(payload).map_err(DecodeFailure::Payload),
     }
 }
 

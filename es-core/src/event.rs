@@ -2,7 +2,6 @@
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::value::RawValue;
 
 use crate::codec::{self, DecodeFailure};
 
@@ -43,8 +42,8 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     const RENAMED_FROM: &'static [&'static str] = &[];
 
     /// Decodes a payload stored at schema version `version`, upcasting older versions through the
-    /// chain declared with `#[event(upcast_from = ..)]`.
-    fn decode_version(version: u32, payload: &RawValue) -> Result<Self, DecodeFailure> {
+    /// chain declared with `#[event(upcast_from = ..)]`. `payload` is JSON text.
+    fn decode_version(version: u32, payload: &str) -> Result<Self, DecodeFailure> {
         codec::decode_current(version, payload)
     }
 
@@ -68,6 +67,7 @@ pub trait EventEnum: Clone + std::fmt::Debug + Send + Sync + 'static {
     /// Serializes the event for storage.
     fn encode(&self) -> Result<codec::EncodedEvent, codec::EncodeError>;
 
-    /// Decodes a stored event, upcasting it to the current version of its type.
-    fn decode(name: &str, schema_version: u32, payload: &RawValue) -> Result<Self, DecodeFailure>;
+    /// Decodes a stored event (its payload as JSON text), upcasting it to the current version of
+    /// its type.
+    fn decode(name: &str, schema_version: u32, payload: &str) -> Result<Self, DecodeFailure>;
 }

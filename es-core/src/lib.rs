@@ -103,7 +103,6 @@ pub mod __private {
     };
     pub use crate::event::{Event, EventEnum};
     pub use inventory;
-    pub use serde_json::value::RawValue;
 }
 
 /// The README's tour, compiled and run as a doctest.

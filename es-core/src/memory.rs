@@ -1,6 +1,6 @@
 //! `MemoryStore`: an `EventStore` in process memory, for tests and prototypes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -35,9 +35,6 @@ use crate::store::{
 pub struct MemoryStore {
     log: Arc<RwLock<Log>>,
 }
-
-/// Metadata of events that carry none, lent by reference.
-static NO_METADATA: Metadata = Metadata { correlation_id: None, causation_id: None, extra: BTreeMap::new() };
 
 /// One stored event, with its stream and name as indices into the log's tables.
 struct Slot {
@@ -97,27 +94,40 @@ impl Log {
     fn lend(&self, index: u32) -> EventRef<'_> {
         let slot = &self.slots[index as usize];
         EventRef {
-            id: slot.id,
             stream: &self.stream_names[slot.stream as usize],
             stream_version: slot.stream_version,
             position: u64::from(index) + 1,
             name: &self.event_names[slot.name as usize],
             schema_version: slot.schema_version,
-            payload: &slot.payload,
-            metadata: slot.metadata.as_deref().unwrap_or(&NO_METADATA),
+            payload: slot.payload.get(),
+        }
+    }
+
+    /// An owned copy of the event at `index`.
+    fn stored(&self, index: u32) -> StoredEvent {
+        let slot = &self.slots[index as usize];
+        StoredEvent {
+            id: slot.id,
+            stream: self.stream_names[slot.stream as usize].to_string(),
+            stream_version: slot.stream_version,
+            position: u64::from(index) + 1,
+            name: self.event_names[slot.name as usize].to_string(),
+            schema_version: slot.schema_version,
+            payload: slot.payload.clone(),
+            metadata: slot.metadata.as_deref().cloned().unwrap_or_default(),
             recorded_at: slot.recorded_at,
         }
     }
 
     fn stored_id(&self, index: u32) -> StoredId {
-        let e = self.lend(index);
+        let slot = &self.slots[index as usize];
         StoredId {
-            stream: e.stream.to_owned(),
+            stream: self.stream_names[slot.stream as usize].to_string(),
             appended: AppendedEvent {
-                id: e.id,
-                stream_version: e.stream_version,
-                position: e.position,
-                recorded_at: e.recorded_at,
+                id: slot.id,
+                stream_version: slot.stream_version,
+                position: u64::from(index) + 1,
+                recorded_at: slot.recorded_at,
             },
         }
     }
@@ -227,14 +237,14 @@ impl EventStore for MemoryStore {
         limit: usize,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let log = self.read();
-        Ok(log.stream_slots(stream, from, limit).iter().map(|&i| log.lend(i).to_owned()).collect())
+        Ok(log.stream_slots(stream, from, limit).iter().map(|&i| log.stored(i)).collect())
     }
 
     async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let log = self.read();
         let start = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX).min(log.slots.len());
         let end = start.saturating_add(limit).min(log.slots.len());
-        Ok((start..end).map(|i| log.lend(i as u32).to_owned()).collect())
+        Ok((start..end).map(|i| log.stored(i as u32)).collect())
     }
 
     async fn visit_stream<F>(

@@ -11,9 +11,6 @@ use crate::recorded::Recorded;
 use crate::retry::RetryPolicy;
 use crate::store::{EventStore, ExpectedVersion, NewEvent, StoreError};
 
-/// How many events `load` asks the store for at a time.
-const PAGE: usize = 4096;
-
 /// Runs commands against aggregates of type `A` kept in the store `S`.
 ///
 /// ```
@@ -130,21 +127,17 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     pub async fn load(&self, id: &str) -> Result<Loaded<A>, StoreError> {
         let stream = A::stream_name(id);
         let mut loaded = Loaded { state: A::default(), version: 0 };
-        loop {
-            let (state, version) = (&mut loaded.state, &mut loaded.version);
-            let visited = self
-                .store
-                .visit_stream(&stream, *version + 1, PAGE, |stored| {
-                    let event: A::Event = codec::decode_ref(stored)?;
-                    state.apply(&event);
-                    *version = stored.stream_version;
-                    Ok(())
-                })
-                .await?;
-            if visited < PAGE {
-                return Ok(loaded);
-            }
-        }
+        let (state, version) = (&mut loaded.state, &mut loaded.version);
+        // One query for the whole stream: the store lends each event, nothing is copied.
+        self.store
+            .visit_stream(&stream, 1, usize::MAX, |stored| {
+                let event: A::Event = codec::decode_ref(stored)?;
+                state.apply(&event);
+                *version = stored.stream_version;
+                Ok(())
+            })
+            .await?;
+        Ok(loaded)
     }
 
     /// Loads the aggregate, lets it decide on `command`, and appends the events it returns,

@@ -43,8 +43,9 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
-    /// Calls `visit` on each event [`read_stream`](Self::read_stream) would return, in order, and
-    /// returns how many it visited. Stores that hold events in memory override it to lend them
+    /// Calls `visit` on each event [`read_stream`](Self::read_stream) would return, in order, with
+    /// what decoding it needs, and returns how many it visited. `Repository::load` folds a
+    /// stream with it. Stores that hold events in memory override it to lend them
     /// without copying; the default reads the page and lends from it. An error from `visit`
     /// stops the visit and is returned.
     fn visit_stream<F>(
@@ -68,11 +69,11 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     }
 }
 
-/// A stored event lent by a store: the fields of [`StoredEvent`], borrowed.
+/// What decoding a stored event needs, lent by a store: where it is, its name, schema version
+/// and payload. (Ids, metadata and times come with the full [`StoredEvent`]s of
+/// [`EventStore::read_stream`] and [`EventStore::read_all`].)
 #[derive(Debug, Clone, Copy)]
 pub struct EventRef<'a> {
-    /// The event's id.
-    pub id: Uuid,
     /// The stream it belongs to.
     pub stream: &'a str,
     /// Its version in the stream.
@@ -83,29 +84,8 @@ pub struct EventRef<'a> {
     pub name: &'a str,
     /// The schema version of the payload.
     pub schema_version: u32,
-    /// The JSON payload.
-    pub payload: &'a RawValue,
-    /// Correlation, causation and free key/values.
-    pub metadata: &'a Metadata,
-    /// When the store recorded it.
-    pub recorded_at: SystemTime,
-}
-
-impl EventRef<'_> {
-    /// An owned copy.
-    pub fn to_owned(&self) -> StoredEvent {
-        StoredEvent {
-            id: self.id,
-            stream: self.stream.to_owned(),
-            stream_version: self.stream_version,
-            position: self.position,
-            name: self.name.to_owned(),
-            schema_version: self.schema_version,
-            payload: self.payload.to_owned(),
-            metadata: self.metadata.clone(),
-            recorded_at: self.recorded_at,
-        }
-    }
+    /// The JSON payload, as text the store vouches for (it stored it as JSON).
+    pub payload: &'a str,
 }
 
 /// The version a stream must be at for an append to go through.
@@ -236,15 +216,12 @@ impl StoredEvent {
     /// A borrowed view, as [`EventStore::visit_stream`] lends it.
     pub fn as_ref(&self) -> EventRef<'_> {
         EventRef {
-            id: self.id,
             stream: &self.stream,
             stream_version: self.stream_version,
             position: self.position,
             name: &self.name,
             schema_version: self.schema_version,
-            payload: &self.payload,
-            metadata: &self.metadata,
-            recorded_at: self.recorded_at,
+            payload: self.payload.get(),
         }
     }
 }

@@ -16,7 +16,6 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::codec::DecodeFailure;
@@ -90,12 +89,12 @@ impl Upcasters {
         names: &[&str],
         from: u32,
         to: u32,
-        payload: &RawValue,
+        payload: &str,
     ) -> Result<Option<Value>, DecodeFailure> {
         if from >= to {
             return Ok(None);
         }
-        let mut value: Value = serde_json::from_str(payload.get()).map_err(DecodeFailure::Payload)?;
+        let mut value: Value = serde_json::from_str(payload).map_err(DecodeFailure::Payload)?;
         for version in from..to {
             let step = names.iter().find_map(|n| self.steps.get(&(*n, version)));
             value = match step {
@@ -127,26 +126,26 @@ mod tests {
 
     #[test]
     fn steps_chain_by_key_whatever_the_order() {
-        let payload = RawValue::from_string(r#"{"a":1}"#.into()).unwrap();
+        let payload = r#"{"a":1}"#;
         let steps = [step("E", 1, add_b), step("E", 2, add_c), step("Other", 1, add_c)];
         let mut outputs = Vec::new();
         for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0], [1, 0, 2]] {
             let set = Upcasters::new(order.map(|i| steps[i]));
-            outputs.push(set.upcast(&["E"], 1, 3, &payload).unwrap());
+            outputs.push(set.upcast(&["E"], 1, 3, payload).unwrap());
         }
         assert!(outputs.iter().all(|o| *o == Some(json!({"a": 1, "b": 2, "c": 3}))), "{outputs:?}");
     }
 
     #[test]
     fn gaps_and_duplicates_are_typed_errors() {
-        let payload = RawValue::from_string("{}".into()).unwrap();
-        let gap = Upcasters::new([step("E", 1, add_b)]).upcast(&["E"], 1, 3, &payload);
+        let payload = "{}";
+        let gap = Upcasters::new([step("E", 1, add_b)]).upcast(&["E"], 1, 3, payload);
         assert!(matches!(gap, Err(DecodeFailure::MissingUpcast { from: 2, to: 3 })), "{gap:?}");
         for order in [[0, 1], [1, 0]] {
             let twice = [step("E", 1, add_b), step("E", 1, add_c)];
-            let r = Upcasters::new(order.map(|i| twice[i])).upcast(&["E"], 1, 2, &payload);
+            let r = Upcasters::new(order.map(|i| twice[i])).upcast(&["E"], 1, 2, payload);
             assert!(matches!(r, Err(DecodeFailure::AmbiguousUpcast { from: 1 })), "{r:?}");
         }
-        assert!(matches!(Upcasters::default().upcast(&["E"], 2, 2, &payload), Ok(None)));
+        assert!(matches!(Upcasters::default().upcast(&["E"], 2, 2, payload), Ok(None)));
     }
 }

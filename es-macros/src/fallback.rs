@@ -59,7 +59,7 @@ pub fn aggregate(agg: &Aggregate) -> TokenStream {
             fn decode(
                 _: &str,
                 _: u32,
-                _: &::es_core::__private::RawValue,
+                _: &str,
             ) -> ::core::result::Result<Self, ::es_core::__private::DecodeFailure> {
                 ::core::unreachable!()
             }

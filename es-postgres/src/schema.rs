@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
         payload        json        NOT NULL,
         metadata       json        NOT NULL,
         recorded_at    timestamptz NOT NULL,
+        recorded_us    bigint      NOT NULL, -- recorded_at in microseconds since 1970, read without conversion
         UNIQUE (stream, stream_version)
     );
 
@@ -43,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
         v_head   bigint;
         v_actual bigint;
         v_now    timestamptz := now();
+        v_now_us bigint := (extract(epoch FROM now()) * 1000000)::bigint;
         v_n      integer := coalesce(array_length(p_ids, 1), 0);
     BEGIN
         -- The row lock is held until this transaction ends: the next append waits here until
@@ -51,8 +53,7 @@ const MIGRATIONS: &[&str] = &[
             RETURNING es_head.position INTO v_head;
 
         RETURN QUERY
-            SELECT 'stored'::text, e.event_id, e.stream, e.stream_version, e.position,
-                   (extract(epoch FROM e.recorded_at) * 1000000)::bigint
+            SELECT 'stored'::text, e.event_id, e.stream, e.stream_version, e.position, e.recorded_us
             FROM {s}.es_events e WHERE e.event_id = ANY(p_ids);
         IF FOUND THEN RETURN; END IF;
 
@@ -68,15 +69,14 @@ const MIGRATIONS: &[&str] = &[
         END IF;
 
         INSERT INTO {s}.es_events
-            (position, stream, stream_version, event_id, name, schema_version, payload, metadata, recorded_at)
+            (position, stream, stream_version, event_id, name, schema_version, payload, metadata, recorded_at, recorded_us)
         SELECT v_head + i, p_stream, v_actual + i, p_ids[i], p_names[i], p_versions[i],
-               p_payloads[i]::json, p_metadata[i]::json, v_now
+               p_payloads[i]::json, p_metadata[i]::json, v_now, v_now_us
         FROM generate_subscripts(p_ids, 1) AS i;
         UPDATE {s}.es_head SET position = v_head + v_n WHERE singleton;
 
         RETURN QUERY
-            SELECT 'appended'::text, p_ids[i], p_stream, v_actual + i, v_head + i,
-                   (extract(epoch FROM v_now) * 1000000)::bigint
+            SELECT 'appended'::text, p_ids[i], p_stream, v_actual + i, v_head + i, v_now_us
             FROM generate_subscripts(p_ids, 1) AS i ORDER BY i;
     END
     $fn$;

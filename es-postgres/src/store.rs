@@ -1,11 +1,12 @@
 //! `PostgresStore`: the `EventStore` implementation.
 
+use std::future::poll_fn;
 use std::sync::Arc;
 
 use es_core::backend::{self, from_micros, to_i64, to_u64};
 use es_core::idempotency::{self, StoredId};
 use es_core::{
-    Appended, AppendedEvent, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, Uuid,
+    Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, Uuid,
 };
 use serde_json::value::RawValue;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -30,6 +31,7 @@ struct Queries {
     schema: String,
     append: String,
     read_stream: String,
+    visit_stream: String,
     read_all: String,
 }
 
@@ -37,7 +39,7 @@ impl Queries {
     fn new(schema: &str) -> Self {
         let select = format!(
             "SELECT position, stream, stream_version, event_id, name, schema_version, payload::text AS payload,
-                    metadata::text AS metadata, (extract(epoch FROM recorded_at) * 1000000)::bigint AS recorded_at_us
+                    metadata::text AS metadata, recorded_us AS recorded_at_us
              FROM {schema}.es_events"
         );
         Queries {
@@ -45,6 +47,11 @@ impl Queries {
             append: format!("SELECT * FROM {schema}.es_append($1, $2, $3, $4, $5, $6, $7)"),
             read_stream: format!(
                 "{select} WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3"
+            ),
+            visit_stream: format!(
+                "SELECT position, stream_version, name, schema_version, payload::text AS payload
+                 FROM {schema}.es_events
+                 WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3"
             ),
             read_all: format!("{select} WHERE position >= $1 ORDER BY position LIMIT $2"),
         }
@@ -165,14 +172,15 @@ fn backend_error(e: sqlx::Error) -> StoreError {
 
 fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
     row: &'r PgRow,
-    column: &str,
+    column: usize,
 ) -> Result<T, StoreError> {
     row.try_get(column).map_err(backend_error)
 }
 
+/// A full row of `read_stream`/`read_all`, columns by position as `Queries` selects them.
 fn decode_row(row: &PgRow) -> Result<StoredEvent, StoreError> {
-    let position = to_u64(BACKEND, "position", get(row, "position")?)?;
-    let schema_version: i32 = get(row, "schema_version")?;
+    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
+    let schema_version: i32 = get(row, 5)?;
     let bad = |what: &str, e: &dyn std::fmt::Display| {
         StoreError::backend(
             BACKEND,
@@ -180,26 +188,46 @@ fn decode_row(row: &PgRow) -> Result<StoredEvent, StoreError> {
         )
     };
     Ok(StoredEvent {
-        id: get(row, "event_id")?,
-        stream: get(row, "stream")?,
-        stream_version: to_u64(BACKEND, "stream_version", get(row, "stream_version")?)?,
+        id: get(row, 3)?,
+        stream: get(row, 1)?,
+        stream_version: to_u64(BACKEND, "stream_version", get(row, 2)?)?,
         position,
-        name: get(row, "name")?,
+        name: get(row, 4)?,
         schema_version: u32::try_from(schema_version).map_err(|e| bad("schema version", &e))?,
-        payload: RawValue::from_string(get(row, "payload")?).map_err(|e| bad("payload", &e))?,
-        metadata: backend::metadata_from_json(BACKEND, position, get::<&str>(row, "metadata")?)?,
-        recorded_at: from_micros(get(row, "recorded_at_us")?),
+        payload: RawValue::from_string(get(row, 6)?).map_err(|e| bad("payload", &e))?,
+        metadata: backend::metadata_from_json(BACKEND, position, get(row, 7)?)?,
+        recorded_at: from_micros(get(row, 8)?),
     })
 }
 
+/// Lends a row of `visit_stream`: position, stream_version, name, schema_version, payload.
+fn lend_row<'r>(stream: &'r str, row: &'r PgRow) -> Result<EventRef<'r>, StoreError> {
+    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
+    let schema_version: i32 = get(row, 3)?;
+    Ok(EventRef {
+        stream,
+        stream_version: to_u64(BACKEND, "stream_version", get(row, 1)?)?,
+        position,
+        name: get(row, 2)?,
+        schema_version: u32::try_from(schema_version).map_err(|e| {
+            StoreError::backend(
+                BACKEND,
+                format!("the schema version of the event at position {position}: {e}"),
+            )
+        })?,
+        payload: get(row, 4)?,
+    })
+}
+
+// es_append's columns: status, event_id, stream, stream_version, position, recorded_at_us.
 fn appended_row(row: &PgRow) -> Result<(String, AppendedEvent), StoreError> {
     Ok((
-        get(row, "stream")?,
+        get(row, 2)?,
         AppendedEvent {
-            id: get(row, "event_id")?,
-            stream_version: to_u64(BACKEND, "stream_version", get(row, "stream_version")?)?,
-            position: to_u64(BACKEND, "position", get(row, "position")?)?,
-            recorded_at: from_micros(get(row, "recorded_at_us")?),
+            id: get(row, 1)?,
+            stream_version: to_u64(BACKEND, "stream_version", get(row, 3)?)?,
+            position: to_u64(BACKEND, "position", get(row, 4)?)?,
+            recorded_at: from_micros(get(row, 5)?),
         },
     ))
 }
@@ -232,7 +260,7 @@ impl EventStore for PostgresStore {
             .map_err(backend_error)?;
 
         let status: &str = match rows.first() {
-            Some(row) => get(row, "status")?,
+            Some(row) => get(row, 0)?,
             None => return Err(StoreError::backend(BACKEND, "es_append returned no row")),
         };
         match status {
@@ -243,11 +271,11 @@ impl EventStore for PostgresStore {
                 Ok(Appended { stream_version, events })
             }
             "conflict" => {
-                let actual = to_u64(BACKEND, "stream_version", get(&rows[0], "stream_version")?)?;
+                let actual = to_u64(BACKEND, "stream_version", get(&rows[0], 3)?)?;
                 Err(StoreError::Conflict { stream: stream.to_owned(), expected, actual })
             }
             "empty" => Ok(Appended {
-                stream_version: to_u64(BACKEND, "stream_version", get(&rows[0], "stream_version")?)?,
+                stream_version: to_u64(BACKEND, "stream_version", get(&rows[0], 3)?)?,
                 events: vec![],
             }),
             "stored" => {
@@ -282,6 +310,31 @@ impl EventStore for PostgresStore {
             .await
             .map_err(backend_error)?;
         rows.iter().map(decode_row).collect()
+    }
+
+    async fn visit_stream<F>(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        mut visit: F,
+    ) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        // Rows are lent as they arrive: no owned copy of any event is made.
+        let mut rows = sqlx::query(&self.queries.visit_stream)
+            .bind(stream)
+            .bind(to_i64(from))
+            .bind(to_i64(limit as u64))
+            .fetch(&self.pool);
+        let mut visited = 0;
+        while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+            let row = row.map_err(backend_error)?;
+            visit(lend_row(stream, &row)?)?;
+            visited += 1;
+        }
+        Ok(visited)
     }
 
     async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {

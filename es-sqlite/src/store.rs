@@ -8,7 +8,7 @@ use std::time::Duration;
 use es_core::backend::{self, from_micros, to_i64, to_micros, to_u64};
 use es_core::idempotency::{self, StoredId};
 use es_core::{
-    Appended, AppendedEvent, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, Uuid,
+    Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, Uuid,
 };
 use serde_json::value::RawValue;
 use sqlx::sqlite::{
@@ -133,13 +133,19 @@ macro_rules! select_events {
 const READ_STREAM: &str =
     select_events!("WHERE stream = ?1 AND stream_version >= ?2 ORDER BY stream_version LIMIT ?3");
 const READ_ALL: &str = select_events!("WHERE position >= ?1 ORDER BY position LIMIT ?2");
+const VISIT_STREAM: &str = "SELECT position, stream_version, name, schema_version, payload FROM events
+     WHERE stream = ?1 AND stream_version >= ?2 ORDER BY stream_version LIMIT ?3";
 
+fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+    row: &'r SqliteRow,
+    column: usize,
+) -> Result<T, StoreError> {
+    row.try_get(column).map_err(backend_error)
+}
+
+/// A full row of `READ_STREAM`/`READ_ALL`, columns by position.
 fn decode_row(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
-    let position = to_u64(BACKEND, "position", row.try_get("position").map_err(backend_error)?)?;
-    let id: String = row.try_get("event_id").map_err(backend_error)?;
-    let payload: String = row.try_get("payload").map_err(backend_error)?;
-    let metadata: String = row.try_get("metadata").map_err(backend_error)?;
-    let schema_version: i64 = row.try_get("schema_version").map_err(backend_error)?;
+    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
     let bad = |what: &str, e: &dyn std::fmt::Display| {
         StoreError::backend(
             BACKEND,
@@ -147,19 +153,33 @@ fn decode_row(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
         )
     };
     Ok(StoredEvent {
-        id: Uuid::parse_str(&id).map_err(|e| bad("id", &e))?,
-        stream: row.try_get("stream").map_err(backend_error)?,
-        stream_version: to_u64(
-            BACKEND,
-            "stream_version",
-            row.try_get("stream_version").map_err(backend_error)?,
-        )?,
+        id: Uuid::parse_str(get(row, 3)?).map_err(|e| bad("id", &e))?,
+        stream: get(row, 1)?,
+        stream_version: to_u64(BACKEND, "stream_version", get(row, 2)?)?,
         position,
-        name: row.try_get("name").map_err(backend_error)?,
-        schema_version: u32::try_from(schema_version).map_err(|e| bad("schema version", &e))?,
-        payload: RawValue::from_string(payload).map_err(|e| bad("payload", &e))?,
-        metadata: backend::metadata_from_json(BACKEND, position, &metadata)?,
-        recorded_at: from_micros(row.try_get("recorded_at").map_err(backend_error)?),
+        name: get(row, 4)?,
+        schema_version: u32::try_from(get::<i64>(row, 5)?).map_err(|e| bad("schema version", &e))?,
+        payload: RawValue::from_string(get(row, 6)?).map_err(|e| bad("payload", &e))?,
+        metadata: backend::metadata_from_json(BACKEND, position, get(row, 7)?)?,
+        recorded_at: from_micros(get(row, 8)?),
+    })
+}
+
+/// Lends a row of `VISIT_STREAM`: position, stream_version, name, schema_version, payload.
+fn lend_row<'r>(stream: &'r str, row: &'r SqliteRow) -> Result<EventRef<'r>, StoreError> {
+    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
+    Ok(EventRef {
+        stream,
+        stream_version: to_u64(BACKEND, "stream_version", get(row, 1)?)?,
+        position,
+        name: get(row, 2)?,
+        schema_version: u32::try_from(get::<i64>(row, 3)?).map_err(|e| {
+            StoreError::backend(
+                BACKEND,
+                format!("the schema version of the event at position {position}: {e}"),
+            )
+        })?,
+        payload: get(row, 4)?,
     })
 }
 
@@ -282,6 +302,31 @@ impl EventStore for SqliteStore {
             .await
             .map_err(backend_error)?;
         rows.iter().map(decode_row).collect()
+    }
+
+    async fn visit_stream<F>(
+        &self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        mut visit: F,
+    ) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        // The rows are lent to `visit`: no owned copy of any event is made. (They are fetched
+        // together: sqlx's SQLite worker hands rows over one wake-up at a time when streamed.)
+        let rows = sqlx::query(VISIT_STREAM)
+            .bind(stream)
+            .bind(to_i64(from))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend_error)?;
+        for row in &rows {
+            visit(lend_row(stream, row)?)?;
+        }
+        Ok(rows.len())
     }
 
     async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {

@@ -10,7 +10,7 @@ use crate::report;
 /// Encodes and decodes `event`; `Err` says why it does not survive storage.
 pub fn check<E: EventEnum + PartialEq>(event: &E) -> Result<(), String> {
     let encoded = event.encode().map_err(|e| format!("{e}"))?;
-    let decoded = E::decode(encoded.name, encoded.schema_version, &encoded.payload).map_err(|e| {
+    let decoded = E::decode(encoded.name, encoded.schema_version, encoded.payload.get()).map_err(|e| {
         format!(
             "event `{}` does not decode from its own encoding {}: {e}",
             encoded.name,

@@ -97,7 +97,7 @@ fn codec(agg: &Aggregate, events: &[syn::Path]) -> TokenStream {
             fn decode(
                 __es_name: &str,
                 __es_version: u32,
-                __es_payload: &::es_core::__private::RawValue,
+                __es_payload: &str,
             ) -> ::core::result::Result<Self, ::es_core::__private::DecodeFailure> {
                 #( #decode )*
                 ::core::result::Result::Err(::es_core::__private::DecodeFailure::UnknownEvent)

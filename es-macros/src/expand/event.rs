@@ -93,7 +93,7 @@ pub fn expand(event: &Event) -> TokenStream {
 
             fn decode_version(
                 __es_version: u32,
-                __es_payload: &::es_core::__private::RawValue,
+                __es_payload: &str,
             ) -> ::core::result::Result<Self, ::es_core::__private::DecodeFailure> {
                 #decode_older
                 ::es_core::__private::decode_current::<Self>(__es_version, __es_payload)
