@@ -183,6 +183,38 @@ fn lend_row<'r>(stream: &'r str, row: &'r SqliteRow) -> Result<EventRef<'r>, Sto
     })
 }
 
+/// Where the ids of a batch are already stored, for the idempotency rule.
+async fn stored_ids(
+    tx: &mut SqliteConnection,
+    ids: &[Uuid],
+    ids_json: &str,
+) -> Result<Vec<Option<StoredId>>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT event_id, stream, stream_version, position, recorded_at FROM events
+         WHERE event_id IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(ids_json)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    let mut found = vec![None; ids.len()];
+    for row in &rows {
+        let id = Uuid::parse_str(get(row, 0)?).map_err(|e| StoreError::backend(BACKEND, e))?;
+        if let Some(i) = ids.iter().position(|x| *x == id) {
+            found[i] = Some(StoredId {
+                stream: get(row, 1)?,
+                appended: AppendedEvent {
+                    id,
+                    stream_version: to_u64(BACKEND, "stream_version", get(row, 2)?)?,
+                    position: to_u64(BACKEND, "position", get(row, 3)?)?,
+                    recorded_at: from_micros(get(row, 4)?),
+                },
+            });
+        }
+    }
+    Ok(found)
+}
+
 async fn append_in(
     tx: &mut SqliteConnection,
     stream: &str,
@@ -192,64 +224,34 @@ async fn append_in(
     let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
     let ids_json = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
         .map_err(|e| StoreError::backend(BACKEND, e))?;
-    let existing = sqlx::query(
-        "SELECT event_id, stream, stream_version, position, recorded_at FROM events
-         WHERE event_id IN (SELECT value FROM json_each(?1))",
+    // One statement for the stream's version, the head position, and whether any id is stored.
+    let state = sqlx::query(
+        "SELECT (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream = ?1),
+                (SELECT coalesce(max(position), 0) FROM events),
+                EXISTS (SELECT 1 FROM events WHERE event_id IN (SELECT value FROM json_each(?2)))",
     )
-    .bind(ids_json)
-    .fetch_all(&mut *tx)
+    .bind(stream)
+    .bind(&ids_json)
+    .fetch_one(&mut *tx)
     .await
     .map_err(backend_error)?;
-    if !existing.is_empty() {
-        let mut found = vec![None; ids.len()];
-        for row in &existing {
-            let id: String = row.try_get("event_id").map_err(backend_error)?;
-            let id = Uuid::parse_str(&id).map_err(|e| StoreError::backend(BACKEND, e))?;
-            if let Some(i) = ids.iter().position(|x| *x == id) {
-                found[i] = Some(StoredId {
-                    stream: row.try_get("stream").map_err(backend_error)?,
-                    appended: AppendedEvent {
-                        id,
-                        stream_version: to_u64(
-                            BACKEND,
-                            "stream_version",
-                            row.try_get("stream_version").map_err(backend_error)?,
-                        )?,
-                        position: to_u64(
-                            BACKEND,
-                            "position",
-                            row.try_get("position").map_err(backend_error)?,
-                        )?,
-                        recorded_at: from_micros(row.try_get("recorded_at").map_err(backend_error)?),
-                    },
-                });
-            }
-        }
+    if get::<bool>(&state, 2)? {
+        let found = stored_ids(tx, &ids, &ids_json).await?;
         if let Some(acked) = idempotency::resolve(stream, expected, &ids, &found)? {
             return Ok(acked);
         }
     }
-
-    let actual: i64 =
-        sqlx::query_scalar("SELECT coalesce(max(stream_version), 0) FROM events WHERE stream = ?1")
-            .bind(stream)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend_error)?;
-    let actual = to_u64(BACKEND, "stream_version", actual)?;
+    let actual = to_u64(BACKEND, "stream_version", get(&state, 0)?)?;
     if !expected.matches(actual) {
         return Err(StoreError::Conflict { stream: stream.to_owned(), expected, actual });
     }
-    let head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(backend_error)?;
+    let head = to_u64(BACKEND, "position", get(&state, 1)?)?;
     let recorded_at = from_micros(to_micros(std::time::SystemTime::now()));
     let micros = to_micros(recorded_at);
     let mut appended = Vec::with_capacity(events.len());
     for (offset, e) in events.into_iter().enumerate() {
         let version = actual + 1 + offset as u64;
-        let position = to_u64(BACKEND, "position", head)? + 1 + offset as u64;
+        let position = head + 1 + offset as u64;
         sqlx::query(
             "INSERT INTO events (position, stream, stream_version, event_id, name, schema_version, payload, metadata, recorded_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
