@@ -75,6 +75,7 @@ pub mod registry;
 mod repository;
 mod retry;
 mod store;
+mod stream_locks;
 pub mod upcast;
 
 pub use aggregate::{Aggregate, Apply, Handle};

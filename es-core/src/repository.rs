@@ -10,6 +10,7 @@ use crate::metadata::Metadata;
 use crate::recorded::Recorded;
 use crate::retry::RetryPolicy;
 use crate::store::{EventStore, ExpectedVersion, NewEvent, StoreError};
+use crate::stream_locks::StreamLocks;
 
 /// Runs commands against aggregates of type `A` kept in the store `S`.
 ///
@@ -41,6 +42,8 @@ pub struct Repository<A, S> {
     retry: RetryPolicy,
     /// Conflicts retried, shared by clones.
     retries: Arc<AtomicU64>,
+    /// Per-stream queues, shared by clones; `None` when commands race optimistically.
+    queues: Option<Arc<StreamLocks>>,
     aggregate: PhantomData<fn() -> A>,
 }
 
@@ -50,6 +53,7 @@ impl<A, S: Clone> Clone for Repository<A, S> {
             store: self.store.clone(),
             retry: self.retry,
             retries: Arc::clone(&self.retries),
+            queues: self.queues.clone(),
             aggregate: PhantomData,
         }
     }
@@ -96,7 +100,13 @@ pub enum CommandError<E> {
 impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// A repository over `store`.
     pub fn new(store: S) -> Self {
-        Repository { store, retry: RetryPolicy::default(), retries: Arc::default(), aggregate: PhantomData }
+        Repository {
+            store,
+            retry: RetryPolicy::default(),
+            retries: Arc::default(),
+            queues: Some(Arc::default()),
+            aggregate: PhantomData,
+        }
     }
 
     /// How many times a command met a version conflict and ran again, counted over this
@@ -109,6 +119,16 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// (at least 1), keeping the backoff.
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.retry = self.retry.max_attempts(attempts);
+        self
+    }
+
+    /// Whether commands on the same aggregate take turns within this process (the default).
+    ///
+    /// Queued, concurrent commands on one aggregate run one after another: none is lost to
+    /// conflicts, and the retry loop only meets writers in other processes. Unqueued, they race
+    /// and the losers retry with backoff, which under heavy contention can exhaust the attempts.
+    pub fn with_local_queue(mut self, queued: bool) -> Self {
+        self.queues = queued.then(Arc::default);
         self
     }
 
@@ -141,8 +161,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     }
 
     /// Loads the aggregate, lets it decide on `command`, and appends the events it returns,
-    /// expecting the version it loaded. On a conflict the whole cycle runs again, up to the
-    /// configured number of attempts. Returns the events recorded (none if it decided on none).
+    /// expecting the version it loaded. Commands on the same aggregate take turns within this
+    /// process (see [`with_local_queue`](Self::with_local_queue)); on a conflict with another
+    /// writer the whole cycle runs again, up to the configured number of attempts. Returns the events recorded (none if it decided on none).
     pub async fn execute<C>(
         &self,
         id: &str,
@@ -166,6 +187,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         A: Handle<C>,
     {
         let stream = A::stream_name(id);
+        let queue = self.queues.as_ref().map(|q| q.get(&stream));
+        let _turn = match &queue {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
         for attempt in 1..=self.retry.attempts() {
             if attempt > 1 {
                 self.retry.wait(attempt - 1).await;

@@ -54,7 +54,19 @@ async fn loading_an_unknown_aggregate_gives_the_default_state() -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_commands_on_one_aggregate_lose_nothing() -> TestResult {
-    let accounts = opened(MemoryStore::new()).await?;
+    concurrent_deposits(opened(MemoryStore::new()).await?).await
+}
+
+/// Without the in-process queue, commands race and the losers retry: still nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_commands_retry_and_lose_nothing() -> TestResult {
+    let accounts = opened(MemoryStore::new()).await?.with_local_queue(false);
+    concurrent_deposits(accounts.clone()).await?;
+    assert!(accounts.retries() > 0, "8 racing writers on one account must have met conflicts");
+    Ok(())
+}
+
+async fn concurrent_deposits(accounts: Repository<Account, MemoryStore>) -> TestResult {
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let accounts = accounts.clone();
