@@ -14,6 +14,9 @@ pub trait Aggregate: Default + Send + Sync + 'static {
     type Event: EventEnum;
     /// The error `handle` returns when it refuses a command.
     type Error: std::fmt::Debug + Send + Sync + 'static;
+    /// The shape of the state in snapshots: bump it (`#[aggregate(snapshot_version = N)]`) when
+    /// the state changes, and older snapshots are ignored.
+    const SNAPSHOT_VERSION: u32 = 1;
 
     /// Changes the state by one event. Generated: calls the matching `Apply<E>`.
     fn apply(&mut self, event: &Self::Event);

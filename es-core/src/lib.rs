@@ -74,6 +74,7 @@ mod recorded;
 pub mod registry;
 mod repository;
 mod retry;
+pub mod snapshot;
 mod store;
 mod stream_locks;
 pub mod upcast;
@@ -86,6 +87,7 @@ pub use metadata::Metadata;
 pub use recorded::Recorded;
 pub use repository::{CommandError, Loaded, Repository};
 pub use retry::RetryPolicy;
+pub use snapshot::{Snapshot, SnapshotStore};
 pub use store::{
     Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
 };

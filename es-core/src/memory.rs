@@ -1,7 +1,7 @@
 //! `MemoryStore`: an `EventStore` in process memory, for tests and prototypes.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::value::RawValue;
@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::idempotency::{self, StoredId};
 use crate::metadata::Metadata;
+use crate::snapshot::{Snapshot, SnapshotStore};
 use crate::store::{
     Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
 };
@@ -34,6 +35,7 @@ use crate::store::{
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     log: Arc<RwLock<Log>>,
+    snapshots: Arc<Mutex<HashMap<String, Snapshot>>>,
 }
 
 /// One stored event, with its stream and name as indices into the log's tables.
@@ -263,5 +265,20 @@ impl EventStore for MemoryStore {
             visit(log.lend(i))?;
         }
         Ok(slots.len())
+    }
+}
+
+impl SnapshotStore for MemoryStore {
+    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), StoreError> {
+        let mut snapshots = self.snapshots.lock().unwrap_or_else(PoisonError::into_inner);
+        let newer = snapshots.get(stream).is_none_or(|kept| snapshot.stream_version > kept.stream_version);
+        if newer {
+            snapshots.insert(stream.to_owned(), snapshot);
+        }
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
+        Ok(self.snapshots.lock().unwrap_or_else(PoisonError::into_inner).get(stream).cloned())
     }
 }

@@ -34,6 +34,8 @@ pub struct Aggregate<'a> {
     pub error: Option<syn::Type>,
     /// `#[aggregate(event_enum = Ident)]`, or `<Type>Event`.
     pub event_enum: Ident,
+    /// `#[aggregate(snapshot_version = N)]`: the shape of the state in snapshots.
+    pub snapshot_version: Option<Version>,
 }
 
 impl<'a> Event<'a> {
@@ -97,6 +99,7 @@ impl<'a> Aggregate<'a> {
         let mut events = Attr::none("aggregate", attr::EVENTS);
         let mut error = Attr::none("aggregate", attr::ERROR);
         let mut event_enum = Attr::none("aggregate", attr::EVENT_ENUM);
+        let mut snapshot_version = Attr::none("aggregate", attr::SNAPSHOT_VERSION);
 
         for a in input.attrs.iter().filter(|a| a.path() == &attr::AGGREGATE) {
             let result = a.parse_nested_meta(|meta| {
@@ -117,8 +120,18 @@ impl<'a> Aggregate<'a> {
                     // #[aggregate(event_enum = AccountEvent)]
                     let ident = meta.value()?.parse::<Ident>()?;
                     event_enum.set(cx, &meta.path, ident);
+                } else if meta.path == attr::SNAPSHOT_VERSION {
+                    // #[aggregate(snapshot_version = 2)]
+                    if let Some(v) = record(cx, attr::parse_version(&meta, "aggregate")) {
+                        snapshot_version.set(cx, &meta.path, v);
+                    }
                 } else {
-                    unknown_key(cx, &meta, attr::AGGREGATE, &["events", "error", "name", "event_enum"])?;
+                    unknown_key(
+                        cx,
+                        &meta,
+                        attr::AGGREGATE,
+                        &["events", "error", "name", "event_enum", "snapshot_version"],
+                    )?;
                 }
                 Ok(())
             });
@@ -134,6 +147,7 @@ impl<'a> Aggregate<'a> {
             event_enum: event_enum
                 .get()
                 .unwrap_or_else(|| Ident::new(&format!("{ident}Event"), ident.span())),
+            snapshot_version: snapshot_version.get(),
         }
     }
 
@@ -218,7 +232,7 @@ mod tests {
             struct E;
         })
         .expect("errors");
-        assert!(errors.contains("schema versions start at 1"), "{errors}");
+        assert!(errors.contains("versions start at 1: write #[event(version = 1)]"), "{errors}");
         assert!(errors.contains("unknown event attribute `colour`"), "{errors}");
         assert!(errors.contains("expected a string literal"), "{errors}");
         assert!(errors.contains("duplicate #[event(version = ...)] attribute"), "{errors}");

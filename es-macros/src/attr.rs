@@ -21,6 +21,7 @@ pub const RENAMED_FROM: Symbol = Symbol("renamed_from");
 pub const EVENTS: Symbol = Symbol("events");
 pub const ERROR: Symbol = Symbol("error");
 pub const EVENT_ENUM: Symbol = Symbol("event_enum");
+pub const SNAPSHOT_VERSION: Symbol = Symbol("snapshot_version");
 
 impl PartialEq<Symbol> for syn::Path {
     fn eq(&self, word: &Symbol) -> bool {
@@ -99,7 +100,10 @@ pub fn parse_version(meta: &ParseNestedMeta, attr: &str) -> syn::Result<Version>
     match lit.base10_parse::<u32>() {
         Ok(0) => Err(syn::Error::new_spanned(
             &lit,
-            "schema versions start at 1: write #[event(version = 1)] or leave the version out",
+            format_args!(
+                "versions start at 1: write #[{attr}({} = 1)] or leave it out",
+                meta.path.to_token_stream()
+            ),
         )),
         Ok(value) => Ok(Version { value, lit }),
         Err(_) => Err(syn::Error::new_spanned(

@@ -81,6 +81,16 @@ const MIGRATIONS: &[&str] = &[
     END
     $fn$;
     "#,
+    // 2: the newest snapshot of each stream.
+    r#"
+    CREATE TABLE {s}.es_snapshots (
+        stream         text    PRIMARY KEY,
+        stream_version bigint  NOT NULL,
+        schema_version integer NOT NULL,
+        state          json    NOT NULL,
+        taken_us       bigint  NOT NULL
+    );
+    "#,
 ];
 
 /// An arbitrary constant naming the advisory lock migrations hold.

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use es_core::backend::{self, from_micros, to_i64, to_u64};
 use es_core::idempotency::{self, StoredId};
 use es_core::{
-    Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, Uuid,
+    Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, Snapshot, SnapshotStore,
+    StoreError, StoredEvent, Uuid,
 };
 use serde_json::value::RawValue;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -33,6 +34,8 @@ struct Queries {
     read_stream: String,
     visit_stream: String,
     read_all: String,
+    save_snapshot: String,
+    load_snapshot: String,
 }
 
 impl Queries {
@@ -54,6 +57,17 @@ impl Queries {
                  WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3"
             ),
             read_all: format!("{select} WHERE position >= $1 ORDER BY position LIMIT $2"),
+            save_snapshot: format!(
+                "INSERT INTO {schema}.es_snapshots AS s (stream, stream_version, schema_version, state, taken_us)
+                 VALUES ($1, $2, $3, $4::json, $5)
+                 ON CONFLICT (stream) DO UPDATE SET stream_version = excluded.stream_version,
+                     schema_version = excluded.schema_version, state = excluded.state, taken_us = excluded.taken_us
+                 WHERE excluded.stream_version > s.stream_version"
+            ),
+            load_snapshot: format!(
+                "SELECT stream_version, schema_version, state::text AS state, taken_us
+                 FROM {schema}.es_snapshots WHERE stream = $1"
+            ),
         }
     }
 }
@@ -345,6 +359,39 @@ impl EventStore for PostgresStore {
             .await
             .map_err(backend_error)?;
         rows.iter().map(decode_row).collect()
+    }
+}
+
+impl SnapshotStore for PostgresStore {
+    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), StoreError> {
+        sqlx::query(&self.queries.save_snapshot)
+            .bind(stream)
+            .bind(to_i64(snapshot.stream_version))
+            .bind(i32::try_from(snapshot.schema_version).unwrap_or(i32::MAX))
+            .bind(snapshot.state.get())
+            .bind(backend::to_micros(snapshot.taken_at))
+            .execute(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
+        let row = sqlx::query(&self.queries.load_snapshot)
+            .bind(stream)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let bad = |e: &dyn std::fmt::Display| {
+            StoreError::backend(BACKEND, format!("the snapshot of `{stream}`: {e}"))
+        };
+        Ok(Some(Snapshot {
+            stream_version: to_u64(BACKEND, "stream_version", get(&row, 0)?)?,
+            schema_version: u32::try_from(get::<i32>(&row, 1)?).map_err(|e| bad(&e))?,
+            state: RawValue::from_string(get(&row, 2)?).map_err(|e| bad(&e))?,
+            taken_at: from_micros(get(&row, 3)?),
+        }))
     }
 }
 

@@ -17,6 +17,14 @@ const MIGRATIONS: &[&str] = &[
         recorded_at    INTEGER NOT NULL, -- microseconds since the Unix epoch
         UNIQUE (stream, stream_version)
     ) STRICT",
+    // 2: the newest snapshot of each stream.
+    "CREATE TABLE snapshots (
+        stream         TEXT    PRIMARY KEY,
+        stream_version INTEGER NOT NULL,
+        schema_version INTEGER NOT NULL,
+        state          TEXT    NOT NULL,
+        taken_at       INTEGER NOT NULL -- microseconds since the Unix epoch
+    ) STRICT",
 ];
 
 /// The schema version this program writes.

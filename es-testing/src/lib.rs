@@ -50,6 +50,7 @@
 //!   them all for a store in one line.
 
 pub mod conformance;
+mod counting;
 mod events;
 pub mod invariants;
 mod report;
@@ -57,6 +58,7 @@ pub mod roundtrip;
 mod scenario;
 mod upcasting;
 
+pub use counting::CountingStore;
 pub use events::IntoEvents;
 pub use scenario::{AggregateTest, Given, Then, When};
 pub use upcasting::{assert_event_registry_ok, assert_upcasts, GivenStored};

@@ -66,7 +66,7 @@ pub enum AccountError {
     InsufficientFunds { balance: u64, requested: u64 },
 }
 
-#[derive(Aggregate, Default, Debug, Clone, PartialEq)]
+#[derive(Aggregate, Default, Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[aggregate(events(AccountOpened, MoneyDeposited, MoneyWithdrawn), error = AccountError)]
 pub struct Account {
     pub owner: String,

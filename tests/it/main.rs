@@ -8,6 +8,7 @@ mod codec;
 mod crash;
 mod hygiene;
 mod memory_store;
+mod read_side;
 mod repository;
 mod second_domain;
 mod upcasting;

@@ -129,6 +129,10 @@ pub fn aggregate_impl(agg: &Aggregate, events: &[syn::Path], arms: Vec<TokenStre
     let enum_ident = &agg.event_enum;
     let name = &agg.name;
     let error = agg.error.as_ref().map_or_else(|| quote!(::core::convert::Infallible), |e| quote!(#e));
+    let snapshot_version = agg.snapshot_version.as_ref().map(|v| {
+        let n = v.value;
+        quote!(const SNAPSHOT_VERSION: u32 = #n;)
+    });
     let body = if events.is_empty() {
         quote!(::core::unreachable!())
     } else {
@@ -140,6 +144,7 @@ pub fn aggregate_impl(agg: &Aggregate, events: &[syn::Path], arms: Vec<TokenStre
             const NAME: &'static str = #name;
             type Event = #enum_ident;
             type Error = #error;
+            #snapshot_version
 
             fn apply(&mut self, __es_event: &Self::Event) {
                 #body

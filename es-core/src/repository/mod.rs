@@ -1,5 +1,7 @@
 //! `Repository`: load an aggregate, decide on a command, append the result, retry on conflict.
 
+mod history;
+
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -9,8 +11,11 @@ use crate::codec;
 use crate::metadata::Metadata;
 use crate::recorded::Recorded;
 use crate::retry::RetryPolicy;
+use crate::snapshot::{crosses, EveryN, SnapshotPolicy, SnapshotStore};
 use crate::store::{EventStore, ExpectedVersion, NewEvent, StoreError};
 use crate::stream_locks::StreamLocks;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 /// Runs commands against aggregates of type `A` kept in the store `S`.
 ///
@@ -44,6 +49,8 @@ pub struct Repository<A, S> {
     retries: Arc<AtomicU64>,
     /// Per-stream queues, shared by clones; `None` when commands race optimistically.
     queues: Option<Arc<StreamLocks>>,
+    /// When and where to take snapshots; `None` without snapshots.
+    snapshots: Option<Arc<dyn SnapshotPolicy<A>>>,
     aggregate: PhantomData<fn() -> A>,
 }
 
@@ -54,6 +61,7 @@ impl<A, S: Clone> Clone for Repository<A, S> {
             retry: self.retry,
             retries: Arc::clone(&self.retries),
             queues: self.queues.clone(),
+            snapshots: self.snapshots.clone(),
             aggregate: PhantomData,
         }
     }
@@ -105,6 +113,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             retry: RetryPolicy::default(),
             retries: Arc::default(),
             queues: Some(Arc::default()),
+            snapshots: None,
             aggregate: PhantomData,
         }
     }
@@ -132,6 +141,17 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         self
     }
 
+    /// Takes a snapshot of the state every `every` events (into the store, which must keep
+    /// snapshots), and loads from the newest snapshot plus the events after it.
+    pub fn with_snapshots(mut self, every: u64) -> Self
+    where
+        S: SnapshotStore,
+        A: Serialize + DeserializeOwned,
+    {
+        self.snapshots = Some(Arc::new(EveryN { store: self.store.clone(), every: every.max(1) }));
+        self
+    }
+
     /// Replaces the retry policy (attempts and backoff).
     pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
@@ -147,10 +167,15 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     pub async fn load(&self, id: &str) -> Result<Loaded<A>, StoreError> {
         let stream = A::stream_name(id);
         let mut loaded = Loaded { state: A::default(), version: 0 };
+        if let Some(snapshots) = &self.snapshots {
+            if let Some((state, version)) = snapshots.load(&stream).await? {
+                loaded = Loaded { state, version };
+            }
+        }
         let (state, version) = (&mut loaded.state, &mut loaded.version);
-        // One query for the whole stream: the store lends each event, nothing is copied.
+        // One query for the rest of the stream: the store lends each event, nothing is copied.
         self.store
-            .visit_stream(&stream, 1, usize::MAX, |stored| {
+            .visit_stream(&stream, *version + 1, usize::MAX, |stored| {
                 let event: A::Event = codec::decode_ref(stored)?;
                 state.apply(&event);
                 *version = stored.stream_version;
@@ -208,6 +233,17 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 .map_err(StoreError::from)?;
             match self.store.append(&stream, ExpectedVersion::Exact(loaded.version), new_events).await {
                 Ok(appended) => {
+                    if let Some(snapshots) = &self.snapshots {
+                        if crosses(loaded.version, appended.stream_version, snapshots.every()) {
+                            let mut state = loaded.state;
+                            for e in &events {
+                                state.apply(e);
+                            }
+                            // The events are committed; a snapshot that fails to save costs
+                            // only speed on the next load, so the command still succeeds.
+                            let _ = snapshots.save(&stream, &state, appended.stream_version).await;
+                        }
+                    }
                     return Ok(events
                         .into_iter()
                         .zip(appended.events)
