@@ -91,14 +91,22 @@ pub fn decode<E: EventEnum>(stored: &StoredEvent) -> Result<E, DecodeError> {
 
 /// Decodes a lent event into the enum `E`, upcasting old versions.
 pub fn decode_ref<E: EventEnum>(stored: EventRef<'_>) -> Result<E, DecodeError> {
-    E::decode(stored.name, stored.schema_version, stored.payload).map_err(|failure| DecodeError {
-        stream: stored.stream.to_owned(),
-        stream_version: stored.stream_version,
-        position: stored.position,
-        event_name: stored.name.to_owned(),
-        schema_version: stored.schema_version,
-        failure,
-    })
+    E::decode(stored.name, stored.schema_version, stored.payload)
+        .map_err(|failure| DecodeError::at(stored, failure))
+}
+
+impl DecodeError {
+    /// The error `failure` for the event `stored`.
+    pub fn at(stored: EventRef<'_>, failure: DecodeFailure) -> Self {
+        DecodeError {
+            stream: stored.stream.to_owned(),
+            stream_version: stored.stream_version,
+            position: stored.position,
+            event_name: stored.name.to_owned(),
+            schema_version: stored.schema_version,
+            failure,
+        }
+    }
 }
 
 /// Serializes one event at its current version.

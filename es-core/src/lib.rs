@@ -65,35 +65,41 @@ extern crate self as es_core;
 
 mod aggregate;
 pub mod backend;
+pub mod checkpoint;
 pub mod codec;
 mod event;
 pub mod idempotency;
 mod memory;
 mod metadata;
+pub mod projection;
 mod recorded;
 pub mod registry;
 mod repository;
 mod retry;
+mod runner;
 pub mod snapshot;
 mod store;
 mod stream_locks;
 pub mod upcast;
 
 pub use aggregate::{Aggregate, Apply, Handle};
+pub use checkpoint::{Checkpoint, CheckpointStore};
 pub use codec::{DecodeError, DecodeFailure, EncodeError};
 pub use event::{Event, EventEnum};
 pub use memory::MemoryStore;
 pub use metadata::Metadata;
+pub use projection::{EventContext, Project, Projection};
 pub use recorded::Recorded;
 pub use repository::{CommandError, Loaded, Repository};
 pub use retry::RetryPolicy;
+pub use runner::ProjectionRunner;
 pub use snapshot::{Snapshot, SnapshotStore};
 pub use store::{
     Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
 };
 
 /// The derives, beside the traits of the same name (as `serde::Serialize` is both).
-pub use es_macros::{Aggregate, Event};
+pub use es_macros::{Aggregate, Event, Projection};
 
 pub use uuid::Uuid;
 
@@ -101,10 +107,13 @@ pub use uuid::Uuid;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::aggregate::{Aggregate, Apply};
+    pub use crate::codec::DecodeError;
     pub use crate::codec::{
         decode_current, encode_event, str_eq, upcast_names_match, DecodeFailure, EncodeError, EncodedEvent,
     };
     pub use crate::event::{Event, EventEnum};
+    pub use crate::projection::{decode_one, EventContext, Project, Projection};
+    pub use crate::store::EventRef;
     pub use inventory;
 }
 

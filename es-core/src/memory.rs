@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
+use crate::checkpoint::{Checkpoint, CheckpointStore};
 use crate::idempotency::{self, StoredId};
 use crate::metadata::Metadata;
 use crate::snapshot::{Snapshot, SnapshotStore};
@@ -36,6 +37,7 @@ use crate::store::{
 pub struct MemoryStore {
     log: Arc<RwLock<Log>>,
     snapshots: Arc<Mutex<HashMap<String, Snapshot>>>,
+    checkpoints: Arc<Mutex<HashMap<String, Checkpoint>>>,
 }
 
 /// One stored event, with its stream and name as indices into the log's tables.
@@ -249,6 +251,10 @@ impl EventStore for MemoryStore {
         Ok((start..end).map(|i| log.stored(i as u32)).collect())
     }
 
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        Ok(self.read().slots.len() as u64)
+    }
+
     async fn visit_stream<F>(
         &self,
         stream: &str,
@@ -280,5 +286,24 @@ impl SnapshotStore for MemoryStore {
 
     async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
         Ok(self.snapshots.lock().unwrap_or_else(PoisonError::into_inner).get(stream).cloned())
+    }
+}
+
+impl CheckpointStore for MemoryStore {
+    async fn save_checkpoint(&self, projection: &str, checkpoint: Checkpoint) -> Result<(), StoreError> {
+        self.checkpoints
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(projection.to_owned(), checkpoint);
+        Ok(())
+    }
+
+    async fn load_checkpoint(&self, projection: &str) -> Result<Option<Checkpoint>, StoreError> {
+        Ok(self.checkpoints.lock().unwrap_or_else(PoisonError::into_inner).get(projection).cloned())
+    }
+
+    async fn delete_checkpoint(&self, projection: &str) -> Result<(), StoreError> {
+        self.checkpoints.lock().unwrap_or_else(PoisonError::into_inner).remove(projection);
+        Ok(())
     }
 }

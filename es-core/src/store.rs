@@ -43,6 +43,21 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
+    /// The position of the last committed event (0: none). The default reads through
+    /// `read_all`; stores override it with one cheap query.
+    fn head_position(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {
+        async move {
+            let mut head = 0;
+            loop {
+                let page = self.read_all(head + 1, 4096).await?;
+                match page.last() {
+                    Some(last) => head = last.position,
+                    None => return Ok(head),
+                }
+            }
+        }
+    }
+
     /// Calls `visit` on each event [`read_stream`](Self::read_stream) would return, in order, with
     /// what decoding it needs, and returns how many it visited. `Repository::load` folds a
     /// stream with it. Stores that hold events in memory override it to lend them

@@ -38,6 +38,34 @@ pub struct Aggregate<'a> {
     pub snapshot_version: Option<Version>,
 }
 
+/// A `#[derive(Projection)]` input.
+pub struct Projection<'a> {
+    pub original: &'a DeriveInput,
+    /// `#[projection(events(..))]`, in the order written.
+    pub events: Option<Vec<syn::Path>>,
+}
+
+impl<'a> Projection<'a> {
+    pub fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput) -> Self {
+        reject_union(cx, input, "Projection");
+        let mut events = Attr::none("projection", attr::EVENTS);
+        for a in input.attrs.iter().filter(|a| a.path() == &attr::PROJECTION) {
+            let result = a.parse_nested_meta(|meta| {
+                if meta.path == attr::EVENTS {
+                    // #[projection(events(AccountOpened, MoneyDeposited))]
+                    let list = attr::parse_path_list(&meta)?;
+                    events.set(cx, &meta.path, list.into_iter().collect::<Vec<_>>());
+                } else {
+                    unknown_key(cx, &meta, attr::PROJECTION, &["events"])?;
+                }
+                Ok(())
+            });
+            record(cx, result);
+        }
+        Projection { original: input, events: events.get() }
+    }
+}
+
 impl<'a> Event<'a> {
     pub fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput) -> Self {
         reject_union(cx, input, "Event");

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use quote::ToTokens;
 
-use crate::ast::{Aggregate, Event};
+use crate::ast::{Aggregate, Event, Projection};
 use crate::ctxt::Ctxt;
 
 /// Checks a `#[derive(Event)]` model.
@@ -22,6 +22,27 @@ pub fn aggregate(cx: &mut Ctxt, agg: &Aggregate) {
     events_listed(cx, agg);
     events_distinct(cx, agg);
     error_given(cx, agg);
+}
+
+/// Checks a `#[derive(Projection)]` model.
+pub fn projection(cx: &mut Ctxt, projection: &Projection) {
+    projection_events_listed(cx, projection);
+    listed_once(cx, projection.events.iter().flatten(), "projection");
+}
+
+// A projection lists the events it consumes, at least one.
+fn projection_events_listed(cx: &mut Ctxt, projection: &Projection) {
+    match &projection.events {
+        None => cx.error_spanned_by(
+            &projection.original.ident,
+            "missing #[projection(events(...))]: list the events this projection consumes, as in #[projection(events(AccountOpened, MoneyDeposited))]",
+        ),
+        Some(events) if events.is_empty() => cx.error_spanned_by(
+            &projection.original.ident,
+            "#[projection(events())] is empty: list at least one event type",
+        ),
+        Some(_) => {}
+    }
 }
 
 // The stored name identifies the event forever: it cannot be empty.
@@ -106,14 +127,25 @@ fn events_listed(cx: &mut Ctxt, agg: &Aggregate) {
     }
 }
 
+// Each event is listed once.
+fn listed_once<'a>(cx: &mut Ctxt, events: impl Iterator<Item = &'a syn::Path>, attr: &str) {
+    let mut seen = HashMap::new();
+    for path in events {
+        let key = path.to_token_stream().to_string().replace(' ', "");
+        if seen.insert(key.clone(), path).is_some() {
+            cx.error_spanned_by(path, format_args!("`{key}` is listed twice in #[{attr}(events(...))]"));
+        }
+    }
+}
+
 // Each event is listed once, and no two become the same enum variant.
 fn events_distinct(cx: &mut Ctxt, agg: &Aggregate) {
+    listed_once(cx, agg.events.iter().flatten(), "aggregate");
     let mut by_path = HashMap::new();
     let mut by_variant = HashMap::new();
     for path in agg.events.iter().flatten() {
         let key = path.to_token_stream().to_string().replace(' ', "");
         if by_path.insert(key.clone(), path).is_some() {
-            cx.error_spanned_by(path, format_args!("`{key}` is listed twice in #[aggregate(events(...))]"));
             continue;
         }
         if let Some(variant) = Aggregate::variant(path) {

@@ -28,6 +28,18 @@ pub fn event(input: &DeriveInput) -> TokenStream {
     }
 }
 
+/// A stand-in `impl Projection`.
+pub fn projection(projection: &crate::ast::Projection) -> TokenStream {
+    if matches!(projection.original.data, Data::Union(_)) {
+        return TokenStream::new();
+    }
+    crate::expand::projection::impl_projection(
+        projection,
+        quote!(::core::unreachable!()),
+        quote!(::core::unreachable!()),
+    )
+}
+
 /// The event enum with the events that parsed, and a stand-in `impl Aggregate`.
 pub fn aggregate(agg: &Aggregate) -> TokenStream {
     if matches!(agg.original.data, Data::Union(_)) {

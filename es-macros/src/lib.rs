@@ -25,6 +25,13 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
     expand::event(&input).into()
 }
 
+/// Derives `es_core::Projection`: the dispatch from stored events to your `impl Project<E>`.
+#[proc_macro_derive(Projection, attributes(projection))]
+pub fn derive_projection(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand::projection(&input).into()
+}
+
 /// Derives `es_core::Aggregate`: the event enum, its `From` impls, the apply dispatch and the codec.
 #[proc_macro_derive(Aggregate, attributes(aggregate))]
 pub fn derive_aggregate(input: TokenStream) -> TokenStream {

@@ -43,6 +43,7 @@
 //! never wait.
 
 mod schema;
+mod side_tables;
 mod store;
 
 pub use store::{redact, PostgresOptions, PostgresStore};

@@ -91,6 +91,15 @@ const MIGRATIONS: &[&str] = &[
         taken_us       bigint  NOT NULL
     );
     "#,
+    // 3: one checkpoint per projection, with its state when the runner keeps it.
+    r#"
+    CREATE TABLE {s}.es_checkpoints (
+        projection text   PRIMARY KEY,
+        position   bigint NOT NULL,
+        state      json,
+        saved_us   bigint NOT NULL
+    );
+    "#,
 ];
 
 /// An arbitrary constant naming the advisory lock migrations hold.

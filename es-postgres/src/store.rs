@@ -6,8 +6,7 @@ use std::sync::Arc;
 use es_core::backend::{self, from_micros, to_i64, to_u64};
 use es_core::idempotency::{self, StoredId};
 use es_core::{
-    Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, Snapshot, SnapshotStore,
-    StoreError, StoredEvent, Uuid,
+    Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, Uuid,
 };
 use serde_json::value::RawValue;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -15,27 +14,31 @@ use sqlx::Row;
 
 use crate::schema;
 
-const BACKEND: &str = "postgres";
+pub(crate) const BACKEND: &str = "postgres";
 
 /// An event store in PostgreSQL, shared by many processes and machines.
 ///
 /// See the [crate docs](crate) for how the global order is kept.
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
-    pool: PgPool,
-    queries: Arc<Queries>,
+    pub(crate) pool: PgPool,
+    pub(crate) queries: Arc<Queries>,
 }
 
 /// The statements, with the schema name written in once. sqlx prepares each once per connection.
 #[derive(Debug)]
-struct Queries {
-    schema: String,
-    append: String,
-    read_stream: String,
-    visit_stream: String,
-    read_all: String,
-    save_snapshot: String,
-    load_snapshot: String,
+pub(crate) struct Queries {
+    pub(crate) schema: String,
+    pub(crate) append: String,
+    pub(crate) read_stream: String,
+    pub(crate) visit_stream: String,
+    pub(crate) read_all: String,
+    pub(crate) save_snapshot: String,
+    pub(crate) load_snapshot: String,
+    pub(crate) head: String,
+    pub(crate) save_checkpoint: String,
+    pub(crate) load_checkpoint: String,
+    pub(crate) delete_checkpoint: String,
 }
 
 impl Queries {
@@ -64,6 +67,16 @@ impl Queries {
                      schema_version = excluded.schema_version, state = excluded.state, taken_us = excluded.taken_us
                  WHERE excluded.stream_version > s.stream_version"
             ),
+            head: format!("SELECT coalesce(max(position), 0) FROM {schema}.es_events"),
+            save_checkpoint: format!(
+                "INSERT INTO {schema}.es_checkpoints (projection, position, state, saved_us) VALUES ($1, $2, $3::json, $4)
+                 ON CONFLICT (projection) DO UPDATE SET position = excluded.position, state = excluded.state,
+                     saved_us = excluded.saved_us"
+            ),
+            load_checkpoint: format!(
+                "SELECT position, state::text AS state, saved_us FROM {schema}.es_checkpoints WHERE projection = $1"
+            ),
+            delete_checkpoint: format!("DELETE FROM {schema}.es_checkpoints WHERE projection = $1"),
             load_snapshot: format!(
                 "SELECT stream_version, schema_version, state::text AS state, taken_us
                  FROM {schema}.es_snapshots WHERE stream = $1"
@@ -180,11 +193,11 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-fn backend_error(e: sqlx::Error) -> StoreError {
+pub(crate) fn backend_error(e: sqlx::Error) -> StoreError {
     StoreError::backend(BACKEND, e)
 }
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
+pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
     row: &'r PgRow,
     column: usize,
 ) -> Result<T, StoreError> {
@@ -326,6 +339,12 @@ impl EventStore for PostgresStore {
         rows.iter().map(decode_row).collect()
     }
 
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        let head: i64 =
+            sqlx::query_scalar(&self.queries.head).fetch_one(&self.pool).await.map_err(backend_error)?;
+        to_u64(BACKEND, "position", head)
+    }
+
     async fn visit_stream<F>(
         &self,
         stream: &str,
@@ -359,39 +378,6 @@ impl EventStore for PostgresStore {
             .await
             .map_err(backend_error)?;
         rows.iter().map(decode_row).collect()
-    }
-}
-
-impl SnapshotStore for PostgresStore {
-    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), StoreError> {
-        sqlx::query(&self.queries.save_snapshot)
-            .bind(stream)
-            .bind(to_i64(snapshot.stream_version))
-            .bind(i32::try_from(snapshot.schema_version).unwrap_or(i32::MAX))
-            .bind(snapshot.state.get())
-            .bind(backend::to_micros(snapshot.taken_at))
-            .execute(&self.pool)
-            .await
-            .map_err(backend_error)?;
-        Ok(())
-    }
-
-    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
-        let row = sqlx::query(&self.queries.load_snapshot)
-            .bind(stream)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend_error)?;
-        let Some(row) = row else { return Ok(None) };
-        let bad = |e: &dyn std::fmt::Display| {
-            StoreError::backend(BACKEND, format!("the snapshot of `{stream}`: {e}"))
-        };
-        Ok(Some(Snapshot {
-            stream_version: to_u64(BACKEND, "stream_version", get(&row, 0)?)?,
-            schema_version: u32::try_from(get::<i32>(&row, 1)?).map_err(|e| bad(&e))?,
-            state: RawValue::from_string(get(&row, 2)?).map_err(|e| bad(&e))?,
-            taken_at: from_micros(get(&row, 3)?),
-        }))
     }
 }
 

@@ -25,6 +25,7 @@
 //! ```
 
 mod schema;
+mod side_tables;
 mod store;
 
 pub use store::{Durability, SqliteStore};

@@ -25,6 +25,13 @@ const MIGRATIONS: &[&str] = &[
         state          TEXT    NOT NULL,
         taken_at       INTEGER NOT NULL -- microseconds since the Unix epoch
     ) STRICT",
+    // 3: one checkpoint per projection, with its state when the runner keeps it.
+    "CREATE TABLE checkpoints (
+        projection TEXT    PRIMARY KEY,
+        position   INTEGER NOT NULL,
+        state      TEXT,
+        saved_at   INTEGER NOT NULL -- microseconds since the Unix epoch
+    ) STRICT",
 ];
 
 /// The schema version this program writes.

@@ -8,8 +8,7 @@ use std::time::Duration;
 use es_core::backend::{self, from_micros, to_i64, to_micros, to_u64};
 use es_core::idempotency::{self, StoredId};
 use es_core::{
-    Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, Snapshot, SnapshotStore,
-    StoreError, StoredEvent, Uuid,
+    Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, Uuid,
 };
 use serde_json::value::RawValue;
 use sqlx::sqlite::{
@@ -19,7 +18,7 @@ use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 
 use crate::schema;
 
-const BACKEND: &str = "sqlite";
+pub(crate) const BACKEND: &str = "sqlite";
 
 /// An event store in one SQLite file: embedded, durable, zero set-up.
 ///
@@ -32,8 +31,8 @@ const BACKEND: &str = "sqlite";
 /// commits on power loss (never on a process crash) but never corrupts the file.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    pub(crate) writer: SqlitePool,
+    pub(crate) reader: SqlitePool,
     path: Option<Arc<PathBuf>>,
 }
 
@@ -119,7 +118,7 @@ impl SqliteStore {
     }
 }
 
-fn backend_error(e: sqlx::Error) -> StoreError {
+pub(crate) fn backend_error(e: sqlx::Error) -> StoreError {
     StoreError::backend(BACKEND, e)
 }
 
@@ -137,7 +136,7 @@ const READ_ALL: &str = select_events!("WHERE position >= ?1 ORDER BY position LI
 const VISIT_STREAM: &str = "SELECT position, stream_version, name, schema_version, payload FROM events
      WHERE stream = ?1 AND stream_version >= ?2 ORDER BY stream_version LIMIT ?3";
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
     row: &'r SqliteRow,
     column: usize,
 ) -> Result<T, StoreError> {
@@ -307,6 +306,14 @@ impl EventStore for SqliteStore {
         rows.iter().map(decode_row).collect()
     }
 
+    async fn head_position(&self) -> Result<u64, StoreError> {
+        let head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
+            .fetch_one(&self.reader)
+            .await
+            .map_err(backend_error)?;
+        to_u64(BACKEND, "position", head)
+    }
+
     async fn visit_stream<F>(
         &self,
         stream: &str,
@@ -340,45 +347,5 @@ impl EventStore for SqliteStore {
             .await
             .map_err(backend_error)?;
         rows.iter().map(decode_row).collect()
-    }
-}
-
-impl SnapshotStore for SqliteStore {
-    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO snapshots (stream, stream_version, schema_version, state, taken_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (stream) DO UPDATE SET stream_version = excluded.stream_version,
-                 schema_version = excluded.schema_version, state = excluded.state, taken_at = excluded.taken_at
-             WHERE excluded.stream_version > snapshots.stream_version",
-        )
-        .bind(stream)
-        .bind(to_i64(snapshot.stream_version))
-        .bind(i64::from(snapshot.schema_version))
-        .bind(snapshot.state.get())
-        .bind(to_micros(snapshot.taken_at))
-        .execute(&self.writer)
-        .await
-        .map_err(backend_error)?;
-        Ok(())
-    }
-
-    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
-        let row = sqlx::query(
-            "SELECT stream_version, schema_version, state, taken_at FROM snapshots WHERE stream = ?1",
-        )
-        .bind(stream)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(backend_error)?;
-        let Some(row) = row else { return Ok(None) };
-        let bad = |e: &dyn std::fmt::Display| {
-            StoreError::backend(BACKEND, format!("the snapshot of `{stream}`: {e}"))
-        };
-        Ok(Some(Snapshot {
-            stream_version: to_u64(BACKEND, "stream_version", get(&row, 0)?)?,
-            schema_version: u32::try_from(get::<i64>(&row, 1)?).map_err(|e| bad(&e))?,
-            state: RawValue::from_string(get(&row, 2)?).map_err(|e| bad(&e))?,
-            taken_at: from_micros(get(&row, 3)?),
-        }))
     }
 }

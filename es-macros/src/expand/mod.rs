@@ -3,6 +3,7 @@
 
 pub(crate) mod aggregate;
 mod event;
+pub(crate) mod projection;
 
 use proc_macro2::TokenStream;
 use syn::DeriveInput;
@@ -21,6 +22,20 @@ pub fn event(input: &DeriveInput) -> TokenStream {
         None => event::expand(&model),
         Some(errors) => {
             let stub = fallback::event(input);
+            quote::quote!(#errors #stub)
+        }
+    }
+}
+
+/// Expands `#[derive(Projection)]`.
+pub fn projection(input: &DeriveInput) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let model = ast::Projection::from_syn(&mut cx, input);
+    check::projection(&mut cx, &model);
+    match cx.into_compile_errors() {
+        None => projection::expand(&model),
+        Some(errors) => {
+            let stub = fallback::projection(&model);
             quote::quote!(#errors #stub)
         }
     }

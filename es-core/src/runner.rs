@@ -1,0 +1,151 @@
+//! `ProjectionRunner`: feeds a projection the store's events in position order, from its
+//! checkpoint, saving the checkpoint and the projection's state together after each batch.
+//!
+//! ```
+//! use es_core::{CheckpointStore, Event, EventContext, EventStore, ExpectedVersion, MemoryStore, NewEvent, Project, Projection, ProjectionRunner};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+//! pub struct Pinged;
+//!
+//! #[derive(Projection, Default, Serialize, Deserialize)]
+//! #[projection(events(Pinged))]
+//! pub struct PingCount { pings: u64 }
+//!
+//! impl Project<Pinged> for PingCount {
+//!     fn project(&mut self, _: &Pinged, _: &EventContext<'_>) { self.pings += 1 }
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let store = MemoryStore::new();
+//! let ping = || NewEvent::new("Pinged", 1, serde_json::json!(null));
+//! store.append("Pinger-1", ExpectedVersion::Any, vec![ping(), ping()]).await?;
+//!
+//! let mut runner = ProjectionRunner::<PingCount, _>::start("ping-count", store.clone()).await?;
+//! runner.catch_up().await?;
+//! assert_eq!((runner.projection().pings, runner.position()), (2, 2));
+//!
+//! // Restarted, it resumes from its checkpoint and state: nothing is read twice.
+//! store.append("Pinger-1", ExpectedVersion::Any, vec![ping()]).await?;
+//! let mut again = ProjectionRunner::<PingCount, _>::start("ping-count", store.clone()).await?;
+//! assert_eq!(again.catch_up().await?, 1);
+//! assert_eq!(again.projection().pings, 3);
+//! assert_eq!(again.lag().await?, 0);
+//! # Ok::<_, es_core::StoreError>(())
+//! # }).unwrap();
+//! ```
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::checkpoint::{Checkpoint, CheckpointStore};
+use crate::projection::Projection;
+use crate::store::{EventStore, StoreError};
+
+/// Runs one projection, named for its checkpoint, over a store.
+pub struct ProjectionRunner<P, S> {
+    name: String,
+    projection: P,
+    store: S,
+    position: u64,
+    batch: usize,
+}
+
+impl<P, S> ProjectionRunner<P, S>
+where
+    P: Projection + Default + Serialize + DeserializeOwned,
+    S: EventStore + CheckpointStore,
+{
+    /// Resumes the projection `name` from its saved checkpoint and state, or starts it fresh.
+    /// A saved state that no longer deserializes (the projection's shape changed) starts a
+    /// rebuild from the first event.
+    pub async fn start(name: impl Into<String>, store: S) -> Result<Self, StoreError> {
+        let name = name.into();
+        let saved = store.load_checkpoint(&name).await?;
+        let resumed = saved.and_then(|c| {
+            let state = serde_json::from_str::<P>(c.state.as_ref()?.get()).ok()?;
+            Some((state, c.position))
+        });
+        let (projection, position) = resumed.unwrap_or_default();
+        Ok(ProjectionRunner { name, projection, store, position, batch: 512 })
+    }
+
+    /// How many events to handle between checkpoints (default 512).
+    pub fn with_batch(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// The read model.
+    pub fn projection(&self) -> &P {
+        &self.projection
+    }
+
+    /// The position of the last event handled (0: none).
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Handles every event committed so far, a batch at a time, saving the checkpoint after
+    /// each batch. Returns how many events it read (handled or skipped).
+    pub async fn catch_up(&mut self) -> Result<usize, StoreError> {
+        let mut read = 0;
+        loop {
+            let n = self.step().await?;
+            read += n;
+            if n < self.batch {
+                return Ok(read);
+            }
+        }
+    }
+
+    /// Handles one batch and saves the checkpoint; returns how many events it read.
+    pub async fn step(&mut self) -> Result<usize, StoreError> {
+        let events = self.store.read_all(self.position + 1, self.batch).await?;
+        let Some(last) = events.last().map(|e| e.position) else {
+            return Ok(0);
+        };
+        for e in &events {
+            self.projection.handle_stored(e)?;
+        }
+        // Saved after the batch is handled, with the state: never ahead of what it contains.
+        let state = serde_json::value::to_raw_value(&self.projection).map_err(|e| {
+            StoreError::backend("projection", format!("the state of `{}` does not serialize: {e}", self.name))
+        })?;
+        let checkpoint =
+            Checkpoint { position: last, state: Some(state), saved_at: std::time::SystemTime::now() };
+        self.store.save_checkpoint(&self.name, checkpoint).await?;
+        self.position = last;
+        Ok(events.len())
+    }
+
+    /// How many positions the projection is behind the store's head.
+    pub async fn lag(&self) -> Result<u64, StoreError> {
+        Ok(self.store.head_position().await?.saturating_sub(self.position))
+    }
+
+    /// Forgets the checkpoint and the state, and builds the read model again from the first
+    /// event (after the projection's code changed).
+    pub async fn rebuild(&mut self) -> Result<usize, StoreError> {
+        self.store.delete_checkpoint(&self.name).await?;
+        self.projection = P::default();
+        self.position = 0;
+        self.catch_up().await
+    }
+
+    /// Catches up, then keeps following new events, checking every `poll`, until `stop`
+    /// completes.
+    pub async fn follow(&mut self, poll: Duration, stop: impl Future<Output = ()>) -> Result<(), StoreError> {
+        tokio::pin!(stop);
+        loop {
+            self.catch_up().await?;
+            tokio::select! {
+                () = &mut stop => return Ok(()),
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+}
