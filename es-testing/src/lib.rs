@@ -44,6 +44,8 @@
 //! - Schema evolution: [`GivenStored::given_stored`] starts a scenario from records as an older
 //!   program stored them, [`assert_upcasts`] checks one upcast, [`assert_event_registry_ok`]
 //!   runs the registry check in one line.
+//! - Projections: `BalancePerOwner::given((opened, deposited)).then_state(|p| ..)` feeds events
+//!   through the projection's real dispatch ([`ProjectionTest`]).
 //! - [`invariants`]: state rules checked over random command sequences (proptest), shrunk to a
 //!   minimal history printed as a ready-to-paste given / when / then test.
 //! - [`conformance`]: the checks every `EventStore` must pass, and [`store_conformance!`] to run
@@ -53,6 +55,7 @@ pub mod conformance;
 mod counting;
 mod events;
 pub mod invariants;
+mod projection;
 mod report;
 pub mod roundtrip;
 mod scenario;
@@ -60,12 +63,14 @@ mod upcasting;
 
 pub use counting::CountingStore;
 pub use events::IntoEvents;
+pub use projection::{IntoStored, ProjectionTest, ProjectionThen};
 pub use scenario::{AggregateTest, Given, Then, When};
 pub use upcasting::{assert_event_registry_ok, assert_upcasts, GivenStored};
 
 /// `use es_testing::prelude::*;` brings `given`, `given_nothing` and the scenario types.
 pub mod prelude {
     pub use crate::events::IntoEvents;
+    pub use crate::projection::{IntoStored, ProjectionTest, ProjectionThen};
     pub use crate::scenario::{AggregateTest, Given, Then, When};
     pub use crate::upcasting::{assert_event_registry_ok, assert_upcasts, GivenStored};
 }

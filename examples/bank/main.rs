@@ -9,9 +9,14 @@
 //! ```
 
 mod domain;
+mod read_model;
 
 use domain::{Account, AccountError, AccountEvent, Deposit, Open, Withdraw};
-use es_core::{CommandError, EventStore, MemoryStore, Recorded, Repository};
+use es_core::{
+    CheckpointStore, CommandError, EventStore, MemoryStore, ProjectionRunner, Recorded, Repository,
+    SnapshotStore,
+};
+use read_model::BalancePerOwner;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -43,7 +48,7 @@ async fn sqlite(path: &str) -> Result<()> {
     run(store).await
 }
 
-async fn run<S: EventStore>(store: S) -> Result<()> {
+async fn run<S: EventStore + SnapshotStore + CheckpointStore>(store: S) -> Result<()> {
     let accounts = Repository::<Account, _>::new(store.clone());
     let head = last_position(&store).await?;
 
@@ -119,6 +124,22 @@ async fn run<S: EventStore>(store: S) -> Result<()> {
     for id in ["ann", "bob", "olga"] {
         let loaded = accounts.load(id).await?;
         println!("  {id}: {} (version {})", loaded.state.balance, loaded.version);
+    }
+
+    let ann = accounts.load("ann").await?;
+    let earlier = accounts.load_at("ann", ann.version.saturating_sub(3)).await?;
+    println!("ann's account 3 events ago: balance {} (version {})", earlier.state.balance, earlier.version);
+
+    // The read model resumes from its checkpoint: a second run reads only the new events.
+    let mut per_owner =
+        ProjectionRunner::<BalancePerOwner, _>::start("balance-per-owner", store.clone()).await?;
+    let read = per_owner.catch_up().await?;
+    println!(
+        "\nbalance per owner (read model, {read} new events read, checkpoint at {}):",
+        per_owner.position()
+    );
+    for (owner, balance) in &per_owner.projection().balances {
+        println!("  {owner}: {balance}");
     }
     Ok(())
 }

@@ -3,6 +3,11 @@
 #[path = "../../examples/bank/domain.rs"]
 #[allow(dead_code)]
 mod bank;
+#[path = "../../examples/bank/read_model.rs"]
+mod read_model;
+mod domain {
+    pub use crate::bank::*;
+}
 mod bank_scenarios;
 mod codec;
 mod crash;

@@ -85,3 +85,67 @@ async fn the_past_at_a_version_and_at_a_moment() -> TestResult {
     assert_eq!(accounts.load_as_of("ann", SystemTime::now()).await?.state.balance, 15);
     Ok(())
 }
+
+mod projections {
+    use es_core::{EventStore, ExpectedVersion, NewEvent, ProjectionRunner};
+    use es_testing::prelude::*;
+    use serde_json::json;
+
+    use crate::bank::*;
+    use crate::read_model::BalancePerOwner;
+
+    #[test]
+    fn balance_per_owner_from_events_of_several_accounts() {
+        BalancePerOwner::given((
+            AccountOpened { owner: "ann".into() },
+            MoneyDeposited { amount: 10, currency: "EUR".into(), memo: String::new() },
+            MoneyWithdrawn { amount: 4 },
+        ))
+        .then_handled(3)
+        .then_state(|p| assert_eq!(p.balances.get("ann"), Some(&6)));
+    }
+
+    #[tokio::test]
+    async fn the_runner_on_sqlite_resumes_and_rebuilds(
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let dir = tempfile::tempdir()?;
+        let store = es_sqlite::SqliteStore::open(dir.path().join("p.db")).await?;
+        for (id, owner) in [("a", "ann"), ("b", "bob"), ("c", "ann")] {
+            let stream = format!("Account-{id}");
+            store
+                .append(
+                    &stream,
+                    ExpectedVersion::NoStream,
+                    vec![NewEvent::new("AccountOpened", 1, json!({ "owner": owner }))],
+                )
+                .await?;
+            let deposits =
+                (1..=100).map(|n| NewEvent::new("MoneyDeposited", 1, json!({ "amount": n }))).collect();
+            store.append(&stream, ExpectedVersion::Exact(1), deposits).await?;
+        }
+        store
+            .append("Other-x", ExpectedVersion::Any, vec![NewEvent::new("SomethingElse", 1, json!({}))])
+            .await?;
+
+        let mut runner =
+            ProjectionRunner::<BalancePerOwner, _>::start("per-owner", store.clone()).await?.with_batch(50);
+        assert_eq!(runner.lag().await?, 304);
+        runner.step().await?;
+        runner.step().await?;
+        assert_eq!((runner.position(), runner.lag().await?), (100, 204));
+        drop(runner); // a restart in the middle of catching up
+
+        let mut resumed =
+            ProjectionRunner::<BalancePerOwner, _>::start("per-owner", store.clone()).await?.with_batch(50);
+        assert_eq!(resumed.position(), 100, "resumed from the checkpoint");
+        assert_eq!(resumed.catch_up().await?, 204, "nothing read twice, nothing skipped");
+        assert_eq!(resumed.lag().await?, 0);
+        let sum: u64 = (1..=100).sum();
+        assert_eq!(resumed.projection().balances.get("ann"), Some(&(2 * sum)));
+        assert_eq!(resumed.projection().balances.get("bob"), Some(&sum));
+
+        assert_eq!(resumed.rebuild().await?, 304, "a rebuild reads everything again");
+        assert_eq!(resumed.projection().balances.get("ann"), Some(&(2 * sum)));
+        Ok(())
+    }
+}

@@ -1,0 +1,107 @@
+//! Given / then for projections: events in, read model out, through the real dispatch.
+
+use std::time::SystemTime;
+
+use es_core::{Event, Projection, StoredEvent};
+
+/// Events of any types, encoded as the records a store would hand a projection.
+pub trait IntoStored {
+    /// The records, in order.
+    fn into_stored(self) -> Vec<StoredEvent>;
+}
+
+/// One event as the record a store would keep, at `position` in stream `test`.
+fn record<T: Event>(event: &T, position: u64) -> StoredEvent {
+    let encoded =
+        es_core::codec::encode_event(event).unwrap_or_else(|e| panic!("given event {position}: {e}"));
+    StoredEvent {
+        id: es_core::Uuid::new_v4(),
+        stream: "test".to_owned(),
+        stream_version: position,
+        position,
+        name: encoded.name.to_owned(),
+        schema_version: encoded.schema_version,
+        payload: encoded.payload,
+        metadata: es_core::Metadata::default(),
+        recorded_at: SystemTime::now(),
+    }
+}
+
+impl IntoStored for Vec<StoredEvent> {
+    fn into_stored(self) -> Vec<StoredEvent> {
+        self
+    }
+}
+
+macro_rules! tuple_into_stored {
+    ($($t:ident $i:tt)+) => {
+        impl<$($t: Event),+> IntoStored for ($($t,)+) {
+            fn into_stored(self) -> Vec<StoredEvent> {
+                vec![$(record(&self.$i, $i + 1)),+]
+            }
+        }
+    };
+}
+
+tuple_into_stored!(T0 0);
+tuple_into_stored!(T0 0 T1 1);
+tuple_into_stored!(T0 0 T1 1 T2 2);
+tuple_into_stored!(T0 0 T1 1 T2 2 T3 3);
+tuple_into_stored!(T0 0 T1 1 T2 2 T3 3 T4 4);
+tuple_into_stored!(T0 0 T1 1 T2 2 T3 3 T4 4 T5 5);
+tuple_into_stored!(T0 0 T1 1 T2 2 T3 3 T4 4 T5 5 T6 6);
+tuple_into_stored!(T0 0 T1 1 T2 2 T3 3 T4 4 T5 5 T6 6 T7 7);
+
+/// Starts a projection scenario: `BalancePerOwner::given((opened, deposited))`.
+pub trait ProjectionTest: Projection + Default {
+    /// The read model after `events` (a tuple of event types, or stored records). Events the
+    /// projection does not list are skipped, as in production.
+    #[track_caller]
+    fn given(events: impl IntoStored) -> ProjectionThen<Self>;
+}
+
+impl<P: Projection + Default> ProjectionTest for P {
+    #[track_caller]
+    fn given(events: impl IntoStored) -> ProjectionThen<P> {
+        let mut projection = P::default();
+        let mut handled = 0;
+        for stored in events.into_stored() {
+            match projection.handle_stored(&stored) {
+                Ok(true) => handled += 1,
+                Ok(false) => {}
+                Err(e) => panic!("given event {} cannot be projected: {e}", stored.position),
+            }
+        }
+        ProjectionThen { projection, handled }
+    }
+}
+
+/// A read model after its given events.
+pub struct ProjectionThen<P> {
+    projection: P,
+    handled: usize,
+}
+
+impl<P> ProjectionThen<P> {
+    /// Runs `check` on the read model.
+    pub fn then_state(self, check: impl FnOnce(&P)) -> Self {
+        check(&self.projection);
+        self
+    }
+
+    /// Asserts how many of the given events the projection consumed (the rest it skipped).
+    #[track_caller]
+    pub fn then_handled(self, expected: usize) -> Self {
+        assert_eq!(
+            self.handled, expected,
+            "the projection consumed {} of the given events, expected {expected}",
+            self.handled
+        );
+        self
+    }
+
+    /// The read model.
+    pub fn state(&self) -> &P {
+        &self.projection
+    }
+}
