@@ -42,8 +42,16 @@
 //! for the length of one `es_append` call, which runs inside the server in one round trip; reads
 //! never wait.
 
+//! # Read models in tables
+//!
+//! A [`TableProjection`] keeps its read model in tables of the same database, and its
+//! [`TableProjectionRunner`] applies each batch of events and moves the checkpoint in one
+//! transaction: a crash anywhere leaves either both or neither, so each event takes effect once.
+
 mod schema;
 mod side_tables;
 mod store;
+mod table_projection;
 
 pub use store::{redact, PostgresOptions, PostgresStore};
+pub use table_projection::{TableProjection, TableProjectionRunner};

@@ -2,6 +2,7 @@
 
 mod conformance;
 mod order;
+mod projections;
 mod snapshots;
 
 use es_postgres::{PostgresOptions, PostgresStore};

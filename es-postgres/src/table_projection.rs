@@ -1,0 +1,156 @@
+//! Read models kept in PostgreSQL tables, updated in the same transaction as their checkpoint,
+//! so that each event takes effect exactly once, whatever crashes in between.
+//!
+//! ```no_run
+//! use es_core::{StoreError, StoredEvent};
+//! use es_postgres::{PostgresStore, TableProjection, TableProjectionRunner};
+//! use sqlx::PgConnection;
+//!
+//! /// Counts events per stream in a table.
+//! struct EventsPerStream;
+//!
+//! impl TableProjection for EventsPerStream {
+//!     fn name(&self) -> &str { "events-per-stream" }
+//!     fn handles(&self, _event_name: &str) -> bool { true }
+//!     async fn apply(&mut self, tx: &mut PgConnection, event: &StoredEvent) -> Result<(), StoreError> {
+//!         sqlx::query("INSERT INTO counts (stream, n) VALUES ($1, 1)
+//!                      ON CONFLICT (stream) DO UPDATE SET n = counts.n + 1")
+//!             .bind(&event.stream)
+//!             .execute(tx)
+//!             .await
+//!             .map_err(|e| StoreError::backend("postgres", e))?;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! # async fn f(store: PostgresStore) -> Result<(), StoreError> {
+//! let mut runner = TableProjectionRunner::new(store, EventsPerStream);
+//! runner.catch_up().await?;
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+
+use es_core::backend::{to_i64, to_micros, to_u64};
+use es_core::{EventStore, StoreError, StoredEvent};
+use sqlx::{Connection, PgConnection};
+
+use crate::store::backend_error;
+use crate::PostgresStore;
+
+/// A read model in tables of the store's database, updated inside the runner's transaction.
+pub trait TableProjection: Send + 'static {
+    /// The name its checkpoint is kept under.
+    fn name(&self) -> &str;
+
+    /// Whether it consumes events stored under `event_name` (others are skipped unread).
+    fn handles(&self, event_name: &str) -> bool;
+
+    /// Applies one event using `tx`, the batch's transaction. An error rolls the whole batch
+    /// back, checkpoint included.
+    fn apply(
+        &mut self,
+        tx: &mut PgConnection,
+        event: &StoredEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Runs a [`TableProjection`]: each batch of events and the checkpoint commit together.
+pub struct TableProjectionRunner<P> {
+    store: PostgresStore,
+    projection: P,
+    batch: usize,
+}
+
+impl<P: TableProjection> TableProjectionRunner<P> {
+    /// A runner for `projection` over `store`'s events; batches of 256.
+    pub fn new(store: PostgresStore, projection: P) -> Self {
+        TableProjectionRunner { store, projection, batch: 256 }
+    }
+
+    /// How many events to apply per transaction.
+    pub fn with_batch(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// The checkpoint: the position of the last event applied (0: none).
+    pub async fn position(&self) -> Result<u64, StoreError> {
+        let position: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT position FROM {}.es_checkpoints WHERE projection = $1",
+            self.store.schema()
+        ))
+        .bind(self.projection.name())
+        .fetch_optional(self.store.pool())
+        .await
+        .map_err(backend_error)?;
+        to_u64("postgres", "position", position.unwrap_or(0))
+    }
+
+    /// How many positions the read model is behind the store's head.
+    pub async fn lag(&self) -> Result<u64, StoreError> {
+        Ok(self.store.head_position().await?.saturating_sub(self.position().await?))
+    }
+
+    /// Applies every committed event, one transaction per batch. Returns how many events it
+    /// read.
+    pub async fn catch_up(&mut self) -> Result<usize, StoreError> {
+        let mut read = 0;
+        loop {
+            let n = self.step().await?;
+            read += n;
+            if n < self.batch {
+                return Ok(read);
+            }
+        }
+    }
+
+    /// Applies one batch and moves the checkpoint, in one transaction.
+    pub async fn step(&mut self) -> Result<usize, StoreError> {
+        let schema = self.store.schema().to_owned();
+        let mut conn = self.store.pool().acquire().await.map_err(backend_error)?;
+        let mut tx = conn.begin().await.map_err(backend_error)?;
+        // The checkpoint row is locked for the transaction: a second runner of the same
+        // projection waits here instead of applying the same events again.
+        sqlx::query(&format!(
+            "INSERT INTO {schema}.es_checkpoints (projection, position, saved_us) VALUES ($1, 0, 0)
+             ON CONFLICT (projection) DO NOTHING"
+        ))
+        .bind(self.projection.name())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let from: i64 = sqlx::query_scalar(&format!(
+            "SELECT position FROM {schema}.es_checkpoints WHERE projection = $1 FOR UPDATE"
+        ))
+        .bind(self.projection.name())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        let events = self.store.read_all(to_u64("postgres", "position", from)? + 1, self.batch).await?;
+        let Some(last) = events.last().map(|e| e.position) else {
+            return Ok(0);
+        };
+        for event in &events {
+            if self.projection.handles(&event.name) {
+                self.projection.apply(&mut tx, event).await?;
+            }
+        }
+        sqlx::query(&format!(
+            "UPDATE {schema}.es_checkpoints SET position = $2, saved_us = $3 WHERE projection = $1"
+        ))
+        .bind(self.projection.name())
+        .bind(to_i64(last))
+        .bind(to_micros(std::time::SystemTime::now()))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        tx.commit().await.map_err(backend_error)?;
+        Ok(events.len())
+    }
+
+    /// The projection.
+    pub fn projection(&self) -> &P {
+        &self.projection
+    }
+}
