@@ -80,6 +80,7 @@ mod runner;
 pub mod snapshot;
 mod store;
 mod stream_locks;
+mod subscription;
 pub mod upcast;
 
 pub use aggregate::{Aggregate, Apply, Handle};
@@ -97,6 +98,7 @@ pub use snapshot::{Snapshot, SnapshotStore};
 pub use store::{
     Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
 };
+pub use subscription::{subscribe, Subscription};
 
 /// The derives, beside the traits of the same name (as `serde::Serialize` is both).
 pub use es_macros::{Aggregate, Event, Projection};

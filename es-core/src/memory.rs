@@ -33,9 +33,11 @@ use crate::store::{
 /// # Ok::<_, es_core::StoreError>(())
 /// # }).unwrap();
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MemoryStore {
     log: Arc<RwLock<Log>>,
+    /// Ticks after every append, for subscriptions.
+    appended: Arc<tokio::sync::watch::Sender<u64>>,
     snapshots: Arc<Mutex<HashMap<String, Snapshot>>>,
     checkpoints: Arc<Mutex<HashMap<String, Checkpoint>>>,
 }
@@ -64,6 +66,17 @@ struct Log {
     event_index: HashMap<Arc<str>, u32>,
     /// Per event id, its slot.
     ids: HashMap<Uuid, u32>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            log: Arc::default(),
+            appended: Arc::new(tokio::sync::watch::Sender::new(0)),
+            snapshots: Arc::default(),
+            checkpoints: Arc::default(),
+        }
+    }
 }
 
 impl MemoryStore {
@@ -230,8 +243,16 @@ impl EventStore for MemoryStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError> {
-        let mut log = self.log.write().unwrap_or_else(PoisonError::into_inner);
-        log.append(stream, expected, events)
+        let appended =
+            self.log.write().unwrap_or_else(PoisonError::into_inner).append(stream, expected, events)?;
+        if !appended.events.is_empty() {
+            self.appended.send_modify(|n| *n += 1);
+        }
+        Ok(appended)
+    }
+
+    fn watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.appended.subscribe())
     }
 
     async fn read_stream(

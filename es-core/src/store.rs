@@ -43,6 +43,12 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
 
+    /// A signal that ticks when events may have been appended, for subscriptions to wake up
+    /// instead of polling. `None` (the default): subscribers poll.
+    fn watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
     /// The position of the last committed event (0: none). The default reads through
     /// `read_all`; stores override it with one cheap query.
     fn head_position(&self) -> impl Future<Output = Result<u64, StoreError>> + Send {

@@ -50,6 +50,7 @@
 
 mod schema;
 mod side_tables;
+mod signal;
 mod store;
 mod table_projection;
 

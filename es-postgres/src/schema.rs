@@ -100,6 +100,17 @@ const MIGRATIONS: &[&str] = &[
         saved_us   bigint NOT NULL
     );
     "#,
+    // 4: a notification per append, delivered at commit, so subscribers wake without polling.
+    r#"
+    CREATE FUNCTION {s}.es_notify() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+        PERFORM pg_notify('es_appended', TG_TABLE_SCHEMA);
+        RETURN NULL;
+    END
+    $fn$;
+    CREATE TRIGGER es_notify AFTER INSERT ON {s}.es_events
+        FOR EACH STATEMENT EXECUTE FUNCTION {s}.es_notify();
+    "#,
 ];
 
 /// An arbitrary constant naming the advisory lock migrations hold.

@@ -13,6 +13,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
 
 use crate::schema;
+use crate::signal::Signal;
 
 pub(crate) const BACKEND: &str = "postgres";
 
@@ -23,12 +24,14 @@ pub(crate) const BACKEND: &str = "postgres";
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
     pub(crate) queries: Arc<Queries>,
+    signal: Arc<Signal>,
 }
 
 /// The statements, with the schema name written in once. sqlx prepares each once per connection.
 #[derive(Debug)]
 pub(crate) struct Queries {
     pub(crate) schema: String,
+    pub(crate) unquoted_schema: String,
     pub(crate) append: String,
     pub(crate) read_stream: String,
     pub(crate) visit_stream: String,
@@ -42,7 +45,7 @@ pub(crate) struct Queries {
 }
 
 impl Queries {
-    fn new(schema: &str) -> Self {
+    fn new(schema: &str, unquoted: &str) -> Self {
         let select = format!(
             "SELECT position, stream, stream_version, event_id, name, schema_version, payload::text AS payload,
                     metadata::text AS metadata, recorded_us AS recorded_at_us
@@ -50,6 +53,7 @@ impl Queries {
         );
         Queries {
             schema: schema.to_owned(),
+            unquoted_schema: unquoted.to_owned(),
             append: format!("SELECT * FROM {schema}.es_append($1, $2, $3, $4, $5, $6, $7)"),
             read_stream: format!(
                 "{select} WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3"
@@ -143,7 +147,11 @@ impl PostgresOptions {
             .await
             .map_err(|e| StoreError::backend(BACKEND, format!("migrating schema {schema}: {e}")))?;
         tx.commit().await.map_err(backend_error)?;
-        Ok(PostgresStore { pool, queries: Arc::new(Queries::new(&schema)) })
+        Ok(PostgresStore {
+            pool,
+            queries: Arc::new(Queries::new(&schema, &self.schema)),
+            signal: Arc::default(),
+        })
     }
 }
 
@@ -337,6 +345,11 @@ impl EventStore for PostgresStore {
             .await
             .map_err(backend_error)?;
         rows.iter().map(decode_row).collect()
+    }
+
+    /// Ticks when any process appends to this store's schema (LISTEN/NOTIFY).
+    fn watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.signal.subscribe(&self.pool, &self.queries.unquoted_schema)
     }
 
     async fn head_position(&self) -> Result<u64, StoreError> {

@@ -34,6 +34,8 @@ pub struct SqliteStore {
     pub(crate) writer: SqlitePool,
     pub(crate) reader: SqlitePool,
     path: Option<Arc<PathBuf>>,
+    /// Ticks after every append by this process, for subscriptions.
+    appended: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// How hard SQLite works to keep a committed append through a power loss.
@@ -77,7 +79,12 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(open_error)?;
-        let store = SqliteStore { writer, reader, path: Some(Arc::new(path.as_ref().to_owned())) };
+        let store = SqliteStore {
+            writer,
+            reader,
+            path: Some(Arc::new(path.as_ref().to_owned())),
+            appended: Arc::new(tokio::sync::watch::Sender::new(0)),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -94,7 +101,12 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(backend_error)?;
-        let store = SqliteStore { writer: pool.clone(), reader: pool, path: None };
+        let store = SqliteStore {
+            writer: pool.clone(),
+            reader: pool,
+            path: None,
+            appended: Arc::new(tokio::sync::watch::Sender::new(0)),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -287,7 +299,15 @@ impl EventStore for SqliteStore {
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(backend_error)?;
         let appended = append_in(&mut tx, stream, expected, events).await?;
         tx.commit().await.map_err(backend_error)?;
+        if !appended.events.is_empty() {
+            self.appended.send_modify(|n| *n += 1);
+        }
         Ok(appended)
+    }
+
+    /// Ticks on appends by this process; appends by other processes are found by polling.
+    fn watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.appended.subscribe())
     }
 
     async fn read_stream(

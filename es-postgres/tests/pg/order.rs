@@ -66,3 +66,35 @@ async fn a_rolled_back_append_leaves_no_hole_to_wait_on() {
     assert_eq!(ids(&seen), [b.id], "only B, and the reader moves on");
     assert_eq!(seen[0].position, 1, "the rolled-back position is reused: no hole");
 }
+
+/// A subscriber is woken by LISTEN/NOTIFY when another process appends: with polling set to
+/// 10 s, the event still arrives at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_wakes_a_subscriber_on_another_processs_append() {
+    let store = fresh_store().await;
+    let other_process = es_postgres::PostgresOptions::new()
+        .schema(store.schema().trim_matches('"'))
+        .connect(&url())
+        .await
+        .expect("a second store on its own pool");
+    let mut subscription = es_core::subscribe(store.clone(), 1).poll_every(Duration::from_secs(10));
+    // Let the LISTEN connection start before the append it must hear.
+    let _ = store.watch();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let waiting = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let event = subscription.next_event().await.expect("event");
+        (event.name, started.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    other_process
+        .append("elsewhere", ExpectedVersion::Any, vec![NewEvent::new("Woken", 1, serde_json::json!({}))])
+        .await
+        .expect("append");
+    let (name, waited) =
+        tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("woken").expect("task");
+    assert_eq!(name, "Woken");
+    assert!(waited < Duration::from_secs(2), "woken after {waited:?}: the notification did not arrive");
+    drop_store(store).await;
+}

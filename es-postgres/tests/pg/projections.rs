@@ -186,7 +186,11 @@ async fn a_projection_restarted_mid_catch_up_equals_a_single_run() {
         .expect("restart")
         .with_batch(40);
     // The cut lands before or after that batch's checkpoint; either way it resumes from a saved one.
-    assert!(matches!(second.position(), 200 | 240), "resumed at a saved checkpoint, not {}", second.position());
+    assert!(
+        matches!(second.position(), 200 | 240),
+        "resumed at a saved checkpoint, not {}",
+        second.position()
+    );
     second.catch_up().await.expect("catch up");
     assert_eq!(second.projection(), single.projection());
     assert_eq!(second.projection().events, STREAMS * PER_STREAM);

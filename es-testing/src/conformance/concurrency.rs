@@ -123,3 +123,41 @@ pub async fn readers_never_skip<S: EventStore>(store: S) {
     assert_eq!(unique.len(), seen.len(), "the reader saw an event twice");
     assert_eq!(unique, written, "the reader must see exactly the committed events");
 }
+
+/// A subscription from position 1 sees the history, then events committed while it follows,
+/// each exactly once, in position order, with nothing lost at the switch from history to live.
+pub async fn subscription_follows_without_gap<S: EventStore + Unpin>(store: S) {
+    store.append("sub-history", ExpectedVersion::Any, batch(0, 30)).await.expect("append");
+    let mut subscription = es_core::subscribe(store.clone(), 1);
+    let mut written: HashSet<Uuid> =
+        store.read_all(1, 100).await.expect("read_all").iter().map(|e| e.id).collect();
+    let mut writers = JoinSet::new();
+    for w in 0..4u64 {
+        let store = store.clone();
+        writers.spawn(async move {
+            let mut ids = Vec::new();
+            for a in 0..20 {
+                let events = vec![numbered(w * 100 + a)];
+                ids.push(events[0].id);
+                store.append(&format!("sub-live-{w}"), ExpectedVersion::Any, events).await.expect("append");
+                tokio::task::yield_now().await;
+            }
+            ids
+        });
+    }
+    let (mut seen, mut last) = (HashSet::new(), 0);
+    let deadline = std::time::Duration::from_secs(60);
+    while seen.len() < 110 {
+        let event = tokio::time::timeout(deadline, subscription.next_event())
+            .await
+            .unwrap_or_else(|_| panic!("the subscription stalled after {} of 110 events", seen.len()))
+            .expect("subscription");
+        assert!(event.position > last, "position {} came after {last}", event.position);
+        last = event.position;
+        assert!(seen.insert(event.id), "event at position {} delivered twice", event.position);
+    }
+    while let Some(ids) = writers.join_next().await {
+        written.extend(ids.expect("writer"));
+    }
+    assert_eq!(seen, written, "the subscription delivers exactly the committed events");
+}

@@ -18,7 +18,9 @@ pub use appends::{
     atomic_batches, expected_versions, idempotent_retries, metadata_and_time_round_trip,
     versions_start_at_one_without_gaps,
 };
-pub use concurrency::{concurrent_any_appends, concurrent_exact_appends, readers_never_skip};
+pub use concurrency::{
+    concurrent_any_appends, concurrent_exact_appends, readers_never_skip, subscription_follows_without_gap,
+};
 pub use reads::{large_payloads, odd_stream_names, read_all_in_position_order, read_stream_from_and_limit};
 
 use es_core::{ExpectedVersion, NewEvent};
@@ -37,6 +39,7 @@ pub const CHECKS: &[&str] = &[
     "concurrent_exact_appends",
     "concurrent_any_appends",
     "readers_never_skip",
+    "subscription_follows_without_gap",
 ];
 
 /// A small raw event numbered `n`, as the checks write them.
@@ -68,7 +71,7 @@ macro_rules! store_conformance {
             expected_versions versions_start_at_one_without_gaps atomic_batches idempotent_retries
             metadata_and_time_round_trip read_stream_from_and_limit read_all_in_position_order
             large_payloads odd_stream_names concurrent_exact_appends concurrent_any_appends
-            readers_never_skip);
+            readers_never_skip subscription_follows_without_gap);
     };
     (@checks ($fresh:expr) ($teardown:expr) $($check:ident)*) => {
         $(
