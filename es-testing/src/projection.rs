@@ -53,6 +53,28 @@ tuple_into_stored!(T0 0 T1 1 T2 2 T3 3 T4 4 T5 5 T6 6);
 tuple_into_stored!(T0 0 T1 1 T2 2 T3 3 T4 4 T5 5 T6 6 T7 7);
 
 /// Starts a projection scenario: `BalancePerOwner::given((opened, deposited))`.
+///
+/// ```
+/// use es_core::{Event, EventContext, Project, Projection};
+/// use es_testing::prelude::*;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// pub struct Deposited { amount: u64 }
+/// #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// pub struct Renamed { name: String }
+///
+/// #[derive(Projection, Default)]
+/// #[projection(events(Deposited))]
+/// pub struct Total { sum: u64 }
+/// impl Project<Deposited> for Total {
+///     fn project(&mut self, e: &Deposited, _: &EventContext<'_>) { self.sum += e.amount }
+/// }
+///
+/// Total::given((Deposited { amount: 2 }, Renamed { name: "x".into() }, Deposited { amount: 3 }))
+///     .then_handled(2) // Renamed is not listed: skipped
+///     .then_state(|t| assert_eq!(t.sum, 5));
+/// ```
 pub trait ProjectionTest: Projection + Default {
     /// The read model after `events` (a tuple of event types, or stored records). Events the
     /// projection does not list are skipped, as in production.

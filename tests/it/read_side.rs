@@ -148,4 +148,34 @@ mod projections {
         assert_eq!(resumed.projection().balances.get("ann"), Some(&(2 * sum)));
         Ok(())
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn several_projections_run_at_once_on_one_store(
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let store = es_core::MemoryStore::new();
+        for n in 0..20 {
+            let stream = format!("Account-{n}");
+            store
+                .append(
+                    &stream,
+                    ExpectedVersion::NoStream,
+                    vec![NewEvent::new("AccountOpened", 1, json!({ "owner": format!("o{}", n % 3) }))],
+                )
+                .await?;
+            store
+                .append(
+                    &stream,
+                    ExpectedVersion::Exact(1),
+                    vec![NewEvent::new("MoneyDeposited", 1, json!({ "amount": 10 }))],
+                )
+                .await?;
+        }
+        let mut a = ProjectionRunner::<BalancePerOwner, _>::start("a", store.clone()).await?.with_batch(7);
+        let mut b = ProjectionRunner::<BalancePerOwner, _>::start("b", store.clone()).await?.with_batch(3);
+        let (ra, rb) = tokio::join!(a.catch_up(), b.catch_up());
+        assert_eq!((ra?, rb?), (40, 40));
+        assert_eq!(a.projection().balances, b.projection().balances);
+        assert_eq!(a.projection().balances.values().sum::<u64>(), 200);
+        Ok(())
+    }
 }

@@ -143,6 +143,29 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
 
     /// Takes a snapshot of the state every `every` events (into the store, which must keep
     /// snapshots), and loads from the newest snapshot plus the events after it.
+    ///
+    /// ```
+    /// # use es_core::{Aggregate, Apply, Event, Handle, MemoryStore, Repository, SnapshotStore};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+    /// # pub struct Added { n: u32 }
+    /// #[derive(Aggregate, Default, Serialize, Deserialize)]
+    /// #[aggregate(events(Added), error = std::convert::Infallible, snapshot_version = 1)]
+    /// pub struct Sum { total: u32 }
+    /// # impl Apply<Added> for Sum { fn apply(&mut self, e: &Added) { self.total += e.n } }
+    /// # impl Handle<u32> for Sum {
+    /// #     fn handle(&self, n: &u32) -> Result<Vec<SumEvent>, Self::Error> { Ok(vec![Added { n: *n }.into()]) }
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let store = MemoryStore::new();
+    /// let sums = Repository::<Sum, _>::new(store.clone()).with_snapshots(2);
+    /// for n in 1..=5 { sums.execute("s", n).await?; }
+    /// let kept = store.load_snapshot("Sum-s").await?.expect("taken at version 4");
+    /// assert_eq!(kept.stream_version, 4);
+    /// assert_eq!(sums.load("s").await?.state.total, 15); // the snapshot plus event 5
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn with_snapshots(mut self, every: u64) -> Self
     where
         S: SnapshotStore,
