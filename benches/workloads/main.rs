@@ -9,6 +9,12 @@
 #[path = "../../examples/bank/domain.rs"]
 #[allow(dead_code)]
 mod bank;
+#[path = "../../examples/bank/read_model.rs"]
+mod read_model;
+mod domain {
+    pub use crate::bank::*;
+}
+mod catch_up;
 mod measure;
 mod memory;
 mod raw;
@@ -28,6 +34,7 @@ const WORKLOADS: &[Workload] = &[
     ("W6 append_sqlite_seq", sql::append_sqlite_seq),
     ("W7 rehydrate_sqlite", sql::rehydrate_sqlite),
     ("W8 upcast_decode", upcast::run),
+    ("W9 catch_up_pg", catch_up::run),
 ];
 
 fn main() {

@@ -8,20 +8,19 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// The bank's events, written by hand with the same fields as the real ones.
 pub enum RawEvent {
-    Opened(#[allow(dead_code)] Opened),
+    Opened(Opened),
     Deposited(Deposited),
     Withdrawn(Withdrawn),
 }
 
 #[derive(Deserialize)]
 pub struct Opened {
-    #[allow(dead_code)]
-    owner: String,
+    pub owner: String,
 }
 
 #[derive(Deserialize)]
 pub struct Deposited {
-    amount: u64,
+    pub amount: u64,
     #[allow(dead_code)]
     currency: String,
     #[allow(dead_code)]

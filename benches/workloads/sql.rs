@@ -16,7 +16,7 @@ fn pg_url() -> String {
 }
 
 /// A framework store and a raw table in one fresh schema, dropped by `done`.
-async fn pg() -> (PostgresStore, Arc<PgRaw>) {
+pub async fn pg() -> (PostgresStore, Arc<PgRaw>) {
     let schema = format!("es_bench_{}", es_core::Uuid::new_v4().simple());
     let store = PostgresOptions::new()
         .schema(&schema)
@@ -28,7 +28,7 @@ async fn pg() -> (PostgresStore, Arc<PgRaw>) {
     (store, Arc::new(raw))
 }
 
-async fn done(store: PostgresStore) {
+pub async fn done(store: PostgresStore) {
     store.drop_schema().await.expect("drop the bench schema");
 }
 

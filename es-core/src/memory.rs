@@ -1,6 +1,6 @@
 //! `MemoryStore`: an `EventStore` in process memory, for tests and prototypes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::checkpoint::{Checkpoint, CheckpointStore};
 use crate::idempotency::{self, StoredId};
 use crate::metadata::Metadata;
+use crate::projection::EventContext;
 use crate::snapshot::{Snapshot, SnapshotStore};
 use crate::store::{
     Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
@@ -41,6 +42,9 @@ pub struct MemoryStore {
     snapshots: Arc<Mutex<HashMap<String, Snapshot>>>,
     checkpoints: Arc<Mutex<HashMap<String, Checkpoint>>>,
 }
+
+/// Metadata of events that carry none, lent by reference.
+static NO_METADATA: Metadata = Metadata { correlation_id: None, causation_id: None, extra: BTreeMap::new() };
 
 /// One stored event, with its stream and name as indices into the log's tables.
 struct Slot {
@@ -274,6 +278,28 @@ impl EventStore for MemoryStore {
 
     async fn head_position(&self) -> Result<u64, StoreError> {
         Ok(self.read().slots.len() as u64)
+    }
+
+    async fn visit_all<F>(&self, from: u64, limit: usize, mut visit: F) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>, &EventContext<'_>) -> Result<(), StoreError> + Send,
+    {
+        let log = self.read();
+        let start = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX).min(log.slots.len());
+        let end = start.saturating_add(limit).min(log.slots.len());
+        for i in start..end {
+            let (event, slot) = (log.lend(i as u32), &log.slots[i]);
+            let context = EventContext {
+                id: slot.id,
+                stream: event.stream,
+                stream_version: event.stream_version,
+                position: event.position,
+                recorded_at: slot.recorded_at,
+                metadata: slot.metadata.as_deref().unwrap_or(&NO_METADATA),
+            };
+            visit(event, &context)?;
+        }
+        Ok(end - start)
     }
 
     async fn visit_stream<F>(

@@ -104,13 +104,20 @@ where
 
     /// Handles one batch and saves the checkpoint; returns how many events it read.
     pub async fn step(&mut self) -> Result<usize, StoreError> {
-        let events = self.store.read_all(self.position + 1, self.batch).await?;
-        let Some(last) = events.last().map(|e| e.position) else {
+        let (projection, mut last) = (&mut self.projection, None);
+        let read = self
+            .store
+            .visit_all(self.position + 1, self.batch, |event, context| {
+                if P::handles(event.name) {
+                    projection.project_event(event, context)?;
+                }
+                last = Some(event.position);
+                Ok(())
+            })
+            .await?;
+        let Some(last) = last else {
             return Ok(0);
         };
-        for e in &events {
-            self.projection.handle_stored(e)?;
-        }
         // Saved after the batch is handled, with the state: never ahead of what it contains.
         let state = serde_json::value::to_raw_value(&self.projection).map_err(|e| {
             StoreError::backend("projection", format!("the state of `{}` does not serialize: {e}", self.name))
@@ -119,7 +126,7 @@ where
             Checkpoint { position: last, state: Some(state), saved_at: std::time::SystemTime::now() };
         self.store.save_checkpoint(&self.name, checkpoint).await?;
         self.position = last;
-        Ok(events.len())
+        Ok(read)
     }
 
     /// How many positions the projection is behind the store's head.

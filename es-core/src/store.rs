@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::codec::{DecodeError, EncodeError};
 use crate::event::EventEnum;
 use crate::metadata::Metadata;
+use crate::projection::EventContext;
 
 /// Storage of event streams with optimistic concurrency and one global order.
 ///
@@ -42,6 +43,28 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         from: u64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send;
+
+    /// Calls `visit` on each event [`read_all`](Self::read_all) would return, in order, lending
+    /// it with its context, and returns how many it visited. Projection runners read with it.
+    /// The default reads the page and lends from it; stores override it to avoid the copies.
+    fn visit_all<F>(
+        &self,
+        from: u64,
+        limit: usize,
+        mut visit: F,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send
+    where
+        F: FnMut(EventRef<'_>, &EventContext<'_>) -> Result<(), StoreError> + Send,
+    {
+        let read = self.read_all(from, limit);
+        async move {
+            let events = read.await?;
+            for e in &events {
+                visit(e.as_ref(), &EventContext::of(e))?;
+            }
+            Ok(events.len())
+        }
+    }
 
     /// A signal that ticks when events may have been appended, for subscriptions to wake up
     /// instead of polling. `None` (the default): subscribers poll.

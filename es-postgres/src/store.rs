@@ -6,7 +6,8 @@ use std::sync::Arc;
 use es_core::backend::{self, from_micros, to_i64, to_u64};
 use es_core::idempotency::{self, StoredId};
 use es_core::{
-    Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, Uuid,
+    Appended, AppendedEvent, EventContext, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError,
+    StoredEvent, Uuid,
 };
 use serde_json::value::RawValue;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -235,6 +236,37 @@ fn decode_row(row: &PgRow) -> Result<StoredEvent, StoreError> {
     })
 }
 
+/// Lends a full row of `read_all` (columns as `decode_row` reads them) with its context.
+fn visit_full_row<F>(row: &PgRow, visit: &mut F) -> Result<(), StoreError>
+where
+    F: FnMut(EventRef<'_>, &EventContext<'_>) -> Result<(), StoreError>,
+{
+    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
+    let metadata = backend::metadata_from_json(BACKEND, position, get(row, 7)?)?;
+    let stream: &str = get(row, 1)?;
+    let stream_version = to_u64(BACKEND, "stream_version", get(row, 2)?)?;
+    let schema_version = u32::try_from(get::<i32>(row, 5)?).map_err(|e| {
+        StoreError::backend(BACKEND, format!("the schema version of the event at position {position}: {e}"))
+    })?;
+    let event = EventRef {
+        stream,
+        stream_version,
+        position,
+        name: get(row, 4)?,
+        schema_version,
+        payload: get(row, 6)?,
+    };
+    let context = EventContext {
+        id: get(row, 3)?,
+        stream,
+        stream_version,
+        position,
+        recorded_at: from_micros(get(row, 8)?),
+        metadata: &metadata,
+    };
+    visit(event, &context)
+}
+
 /// Lends a row of `visit_stream`: position, stream_version, name, schema_version, payload.
 fn lend_row<'r>(stream: &'r str, row: &'r PgRow) -> Result<EventRef<'r>, StoreError> {
     let position = to_u64(BACKEND, "position", get(row, 0)?)?;
@@ -378,6 +410,23 @@ impl EventStore for PostgresStore {
         while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
             let row = row.map_err(backend_error)?;
             visit(lend_row(stream, &row)?)?;
+            visited += 1;
+        }
+        Ok(visited)
+    }
+
+    async fn visit_all<F>(&self, from: u64, limit: usize, mut visit: F) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>, &EventContext<'_>) -> Result<(), StoreError> + Send,
+    {
+        // Rows are lent as they arrive: no owned copy of any event is made.
+        let mut rows = sqlx::query(&self.queries.read_all)
+            .bind(to_i64(from))
+            .bind(to_i64(limit as u64))
+            .fetch(&self.pool);
+        let mut visited = 0;
+        while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+            visit_full_row(&row.map_err(backend_error)?, &mut visit)?;
             visited += 1;
         }
         Ok(visited)

@@ -8,7 +8,8 @@ use std::time::Duration;
 use es_core::backend::{self, from_micros, to_i64, to_micros, to_u64};
 use es_core::idempotency::{self, StoredId};
 use es_core::{
-    Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, Uuid,
+    Appended, AppendedEvent, EventContext, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError,
+    StoredEvent, Uuid,
 };
 use serde_json::value::RawValue;
 use sqlx::sqlite::{
@@ -175,6 +176,41 @@ fn decode_row(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
         metadata: backend::metadata_from_json(BACKEND, position, get(row, 7)?)?,
         recorded_at: from_micros(get(row, 8)?),
     })
+}
+
+/// Lends a full row of `READ_ALL` (columns as `decode_row` reads them) with its context.
+fn visit_full_row<F>(row: &SqliteRow, visit: &mut F) -> Result<(), StoreError>
+where
+    F: FnMut(EventRef<'_>, &EventContext<'_>) -> Result<(), StoreError>,
+{
+    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::backend(
+            BACKEND,
+            format!("the {what} of the event at position {position} does not decode: {e}"),
+        )
+    };
+    let metadata = backend::metadata_from_json(BACKEND, position, get(row, 7)?)?;
+    let stream: &str = get(row, 1)?;
+    let stream_version = to_u64(BACKEND, "stream_version", get(row, 2)?)?;
+    let schema_version = u32::try_from(get::<i64>(row, 5)?).map_err(|e| bad("schema version", &e))?;
+    let event = EventRef {
+        stream,
+        stream_version,
+        position,
+        name: get(row, 4)?,
+        schema_version,
+        payload: get(row, 6)?,
+    };
+    let context = EventContext {
+        id: Uuid::parse_str(get(row, 3)?).map_err(|e| bad("id", &e))?,
+        stream,
+        stream_version,
+        position,
+        recorded_at: from_micros(get(row, 8)?),
+        metadata: &metadata,
+    };
+    visit(event, &context)
 }
 
 /// Lends a row of `VISIT_STREAM`: position, stream_version, name, schema_version, payload.
@@ -355,6 +391,22 @@ impl EventStore for SqliteStore {
             .map_err(backend_error)?;
         for row in &rows {
             visit(lend_row(stream, row)?)?;
+        }
+        Ok(rows.len())
+    }
+
+    async fn visit_all<F>(&self, from: u64, limit: usize, mut visit: F) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>, &EventContext<'_>) -> Result<(), StoreError> + Send,
+    {
+        let rows = sqlx::query(READ_ALL)
+            .bind(to_i64(from))
+            .bind(to_i64(limit as u64))
+            .fetch_all(&self.reader)
+            .await
+            .map_err(backend_error)?;
+        for row in &rows {
+            visit_full_row(row, &mut visit)?;
         }
         Ok(rows.len())
     }

@@ -21,7 +21,10 @@ pub use appends::{
 pub use concurrency::{
     concurrent_any_appends, concurrent_exact_appends, readers_never_skip, subscription_follows_without_gap,
 };
-pub use reads::{large_payloads, odd_stream_names, read_all_in_position_order, read_stream_from_and_limit};
+pub use reads::{
+    large_payloads, odd_stream_names, read_all_in_position_order, read_stream_from_and_limit,
+    visits_match_reads,
+};
 
 use es_core::{ExpectedVersion, NewEvent};
 
@@ -36,6 +39,7 @@ pub const CHECKS: &[&str] = &[
     "read_all_in_position_order",
     "large_payloads",
     "odd_stream_names",
+    "visits_match_reads",
     "concurrent_exact_appends",
     "concurrent_any_appends",
     "readers_never_skip",
@@ -70,7 +74,7 @@ macro_rules! store_conformance {
         $crate::store_conformance!(@checks ($fresh) ($teardown)
             expected_versions versions_start_at_one_without_gaps atomic_batches idempotent_retries
             metadata_and_time_round_trip read_stream_from_and_limit read_all_in_position_order
-            large_payloads odd_stream_names concurrent_exact_appends concurrent_any_appends
+            large_payloads odd_stream_names visits_match_reads concurrent_exact_appends concurrent_any_appends
             readers_never_skip subscription_follows_without_gap);
     };
     (@checks ($fresh:expr) ($teardown:expr) $($check:ident)*) => {

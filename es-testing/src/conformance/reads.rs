@@ -72,3 +72,80 @@ pub async fn odd_stream_names<S: EventStore>(store: S) {
     }
     assert!(store.read_stream("Account-%", 1, 100).await.expect("read").is_empty(), "names are not patterns");
 }
+
+/// `visit_stream` and `visit_all` lend exactly what `read_stream` and `read_all` return.
+pub async fn visits_match_reads<S: EventStore>(store: S) {
+    for (i, stream) in ["vm-a", "vm-b", "vm-a"].iter().enumerate() {
+        let meta = es_core::Metadata::default().with("n", i.to_string());
+        let events = batch(i as u64 * 10, 3).into_iter().map(|e| e.with_metadata(meta.clone())).collect();
+        store.append(stream, ExpectedVersion::Any, events).await.expect("append");
+    }
+    let read = store.read_all(2, 6).await.expect("read_all");
+    let mut visited = Vec::new();
+    let n = store
+        .visit_all(2, 6, |e, at| {
+            visited.push((
+                at.id,
+                e.stream.to_owned(),
+                e.stream_version,
+                e.position,
+                e.name.to_owned(),
+                e.schema_version,
+                e.payload.to_owned(),
+                at.metadata.clone(),
+                at.recorded_at,
+            ));
+            Ok(())
+        })
+        .await
+        .expect("visit_all");
+    let expected: Vec<_> = read
+        .iter()
+        .map(|e| {
+            (
+                e.id,
+                e.stream.clone(),
+                e.stream_version,
+                e.position,
+                e.name.clone(),
+                e.schema_version,
+                e.payload.get().to_owned(),
+                e.metadata.clone(),
+                e.recorded_at,
+            )
+        })
+        .collect();
+    assert_eq!((n, &visited), (6, &expected), "visit_all lends what read_all returns");
+
+    let read = store.read_stream("vm-a", 2, 10).await.expect("read_stream");
+    let mut visited = Vec::new();
+    store
+        .visit_stream("vm-a", 2, 10, |e| {
+            visited.push((
+                e.stream.to_owned(),
+                e.stream_version,
+                e.position,
+                e.name.to_owned(),
+                e.schema_version,
+                e.payload.to_owned(),
+            ));
+            Ok(())
+        })
+        .await
+        .expect("visit_stream");
+    let expected: Vec<_> = read
+        .iter()
+        .map(|e| {
+            (
+                e.stream.clone(),
+                e.stream_version,
+                e.position,
+                e.name.clone(),
+                e.schema_version,
+                e.payload.get().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(visited, expected, "visit_stream lends what read_stream returns");
+    assert_eq!(store.head_position().await.expect("head"), 9, "the head is the last position");
+}
