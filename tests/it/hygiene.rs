@@ -3,7 +3,7 @@
 #![deny(unused_qualifications)]
 #![allow(dead_code, non_camel_case_types)]
 
-use es_core::{Aggregate, Apply, Event, Handle};
+use es_core::{Aggregate, Apply, Event, EventContext, Handle, Project, Projection};
 
 struct Result;
 struct Option;
@@ -58,6 +58,22 @@ impl Handle<u32> for Pinger {
     fn handle(&self, n: &u32) -> std::result::Result<std::vec::Vec<PingerEvent>, Self::Error> {
         std::result::Result::Ok(vec![Pinged { n: *n }.into()])
     }
+}
+
+#[derive(Projection, Default)]
+#[projection(events(Pinged, Ponged))]
+pub struct PingTotal {
+    total: u32,
+}
+
+impl Project<Pinged> for PingTotal {
+    fn project(&mut self, e: &Pinged, _: &EventContext<'_>) {
+        self.total += e.n;
+    }
+}
+
+impl Project<Ponged> for PingTotal {
+    fn project(&mut self, _: &Ponged, _: &EventContext<'_>) {}
 }
 
 #[test]
