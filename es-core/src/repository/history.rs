@@ -37,15 +37,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     pub async fn load_at(&self, id: &str, version: u64) -> Result<Loaded<A>, StoreError> {
         let stream = A::stream_name(id);
         let mut loaded = Loaded { state: A::default(), version: 0 };
-        let limit = usize::try_from(version).unwrap_or(usize::MAX);
-        let (state, at) = (&mut loaded.state, &mut loaded.version);
-        self.store
-            .visit_stream(&stream, 1, limit, |stored| {
-                state.apply(&codec::decode_ref::<A::Event>(stored)?);
-                *at = stored.stream_version;
-                Ok(())
-            })
-            .await?;
+        self.fold(&stream, &mut loaded, usize::try_from(version).unwrap_or(usize::MAX)).await?;
         Ok(loaded)
     }
 

@@ -195,17 +195,22 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 loaded = Loaded { state, version };
             }
         }
+        // One query for the rest of the stream.
+        self.fold(&stream, &mut loaded, usize::MAX).await?;
+        Ok(loaded)
+    }
+
+    /// Applies up to `limit` events after `loaded.version`, lent by the store: nothing copied.
+    async fn fold(&self, stream: &str, loaded: &mut Loaded<A>, limit: usize) -> Result<(), StoreError> {
         let (state, version) = (&mut loaded.state, &mut loaded.version);
-        // One query for the rest of the stream: the store lends each event, nothing is copied.
         self.store
-            .visit_stream(&stream, *version + 1, usize::MAX, |stored| {
-                let event: A::Event = codec::decode_ref(stored)?;
-                state.apply(&event);
+            .visit_stream(stream, *version + 1, limit, |stored| {
+                state.apply(&codec::decode_ref::<A::Event>(stored)?);
                 *version = stored.stream_version;
                 Ok(())
             })
             .await?;
-        Ok(loaded)
+        Ok(())
     }
 
     /// Loads the aggregate, lets it decide on `command`, and appends the events it returns,
