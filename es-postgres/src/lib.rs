@@ -48,6 +48,7 @@
 //! [`TableProjectionRunner`] applies each batch of events and moves the checkpoint in one
 //! transaction: a crash anywhere leaves either both or neither, so each event takes effect once.
 
+mod rows;
 mod schema;
 mod side_tables;
 mod signal;

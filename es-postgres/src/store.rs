@@ -3,16 +3,14 @@
 use std::future::poll_fn;
 use std::sync::Arc;
 
-use es_core::backend::{self, from_micros, to_i64, to_u64};
+use es_core::backend::{self, to_i64, to_u64};
 use es_core::idempotency::{self, StoredId};
 use es_core::{
-    Appended, AppendedEvent, EventContext, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError,
-    StoredEvent, Uuid,
+    Appended, EventContext, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, Uuid,
 };
-use serde_json::value::RawValue;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use crate::rows::{appended_row, decode_row, get, lend_row, visit_full_row};
 use crate::schema;
 use crate::signal::Signal;
 
@@ -204,99 +202,6 @@ pub fn redact(url: &str) -> String {
 
 pub(crate) fn backend_error(e: sqlx::Error) -> StoreError {
     StoreError::backend(BACKEND, e)
-}
-
-pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
-    row: &'r PgRow,
-    column: usize,
-) -> Result<T, StoreError> {
-    row.try_get(column).map_err(backend_error)
-}
-
-/// A full row of `read_stream`/`read_all`, columns by position as `Queries` selects them.
-fn decode_row(row: &PgRow) -> Result<StoredEvent, StoreError> {
-    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
-    let schema_version: i32 = get(row, 5)?;
-    let bad = |what: &str, e: &dyn std::fmt::Display| {
-        StoreError::backend(
-            BACKEND,
-            format!("the {what} of the event at position {position} does not decode: {e}"),
-        )
-    };
-    Ok(StoredEvent {
-        id: get(row, 3)?,
-        stream: get(row, 1)?,
-        stream_version: to_u64(BACKEND, "stream_version", get(row, 2)?)?,
-        position,
-        name: get(row, 4)?,
-        schema_version: u32::try_from(schema_version).map_err(|e| bad("schema version", &e))?,
-        payload: RawValue::from_string(get(row, 6)?).map_err(|e| bad("payload", &e))?,
-        metadata: backend::metadata_from_json(BACKEND, position, get(row, 7)?)?,
-        recorded_at: from_micros(get(row, 8)?),
-    })
-}
-
-/// Lends a full row of `read_all` (columns as `decode_row` reads them) with its context.
-fn visit_full_row<F>(row: &PgRow, visit: &mut F) -> Result<(), StoreError>
-where
-    F: FnMut(EventRef<'_>, &EventContext<'_>) -> Result<(), StoreError>,
-{
-    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
-    let metadata = backend::metadata_from_json(BACKEND, position, get(row, 7)?)?;
-    let stream: &str = get(row, 1)?;
-    let stream_version = to_u64(BACKEND, "stream_version", get(row, 2)?)?;
-    let schema_version = u32::try_from(get::<i32>(row, 5)?).map_err(|e| {
-        StoreError::backend(BACKEND, format!("the schema version of the event at position {position}: {e}"))
-    })?;
-    let event = EventRef {
-        stream,
-        stream_version,
-        position,
-        name: get(row, 4)?,
-        schema_version,
-        payload: get(row, 6)?,
-    };
-    let context = EventContext {
-        id: get(row, 3)?,
-        stream,
-        stream_version,
-        position,
-        recorded_at: from_micros(get(row, 8)?),
-        metadata: &metadata,
-    };
-    visit(event, &context)
-}
-
-/// Lends a row of `visit_stream`: position, stream_version, name, schema_version, payload.
-fn lend_row<'r>(stream: &'r str, row: &'r PgRow) -> Result<EventRef<'r>, StoreError> {
-    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
-    let schema_version: i32 = get(row, 3)?;
-    Ok(EventRef {
-        stream,
-        stream_version: to_u64(BACKEND, "stream_version", get(row, 1)?)?,
-        position,
-        name: get(row, 2)?,
-        schema_version: u32::try_from(schema_version).map_err(|e| {
-            StoreError::backend(
-                BACKEND,
-                format!("the schema version of the event at position {position}: {e}"),
-            )
-        })?,
-        payload: get(row, 4)?,
-    })
-}
-
-// es_append's columns: status, event_id, stream, stream_version, position, recorded_at_us.
-fn appended_row(row: &PgRow) -> Result<(String, AppendedEvent), StoreError> {
-    Ok((
-        get(row, 2)?,
-        AppendedEvent {
-            id: get(row, 1)?,
-            stream_version: to_u64(BACKEND, "stream_version", get(row, 3)?)?,
-            position: to_u64(BACKEND, "position", get(row, 4)?)?,
-            recorded_at: from_micros(get(row, 5)?),
-        },
-    ))
 }
 
 impl EventStore for PostgresStore {

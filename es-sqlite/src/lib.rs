@@ -24,6 +24,8 @@
 //! # }
 //! ```
 
+mod append;
+mod rows;
 mod schema;
 mod side_tables;
 mod store;

@@ -5,7 +5,8 @@ use es_core::backend::{from_micros, to_i64, to_micros, to_u64};
 use es_core::{Checkpoint, CheckpointStore, Snapshot, SnapshotStore, StoreError};
 use serde_json::value::RawValue;
 
-use crate::store::{backend_error, get, BACKEND};
+use crate::rows::get;
+use crate::store::{backend_error, BACKEND};
 use crate::SqliteStore;
 
 impl SnapshotStore for SqliteStore {

@@ -5,18 +5,16 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use es_core::backend::{self, from_micros, to_i64, to_micros, to_u64};
-use es_core::idempotency::{self, StoredId};
+use es_core::backend::{to_i64, to_u64};
+use es_core::idempotency::{self};
 use es_core::{
-    Appended, AppendedEvent, EventContext, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError,
-    StoredEvent, Uuid,
+    Appended, EventContext, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
 };
-use serde_json::value::RawValue;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Connection, SqlitePool};
 
+use crate::append::append_in;
+use crate::rows::{decode_row, lend_row, visit_full_row};
 use crate::schema;
 
 pub(crate) const BACKEND: &str = "sqlite";
@@ -148,178 +146,6 @@ const READ_STREAM: &str =
 const READ_ALL: &str = select_events!("WHERE position >= ?1 ORDER BY position LIMIT ?2");
 const VISIT_STREAM: &str = "SELECT position, stream_version, name, schema_version, payload FROM events
      WHERE stream = ?1 AND stream_version >= ?2 ORDER BY stream_version LIMIT ?3";
-
-pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
-    row: &'r SqliteRow,
-    column: usize,
-) -> Result<T, StoreError> {
-    row.try_get(column).map_err(backend_error)
-}
-
-/// A full row of `READ_STREAM`/`READ_ALL`, columns by position.
-fn decode_row(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
-    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
-    let bad = |what: &str, e: &dyn std::fmt::Display| {
-        StoreError::backend(
-            BACKEND,
-            format!("the {what} of the event at position {position} does not decode: {e}"),
-        )
-    };
-    Ok(StoredEvent {
-        id: Uuid::parse_str(get(row, 3)?).map_err(|e| bad("id", &e))?,
-        stream: get(row, 1)?,
-        stream_version: to_u64(BACKEND, "stream_version", get(row, 2)?)?,
-        position,
-        name: get(row, 4)?,
-        schema_version: u32::try_from(get::<i64>(row, 5)?).map_err(|e| bad("schema version", &e))?,
-        payload: RawValue::from_string(get(row, 6)?).map_err(|e| bad("payload", &e))?,
-        metadata: backend::metadata_from_json(BACKEND, position, get(row, 7)?)?,
-        recorded_at: from_micros(get(row, 8)?),
-    })
-}
-
-/// Lends a full row of `READ_ALL` (columns as `decode_row` reads them) with its context.
-fn visit_full_row<F>(row: &SqliteRow, visit: &mut F) -> Result<(), StoreError>
-where
-    F: FnMut(EventRef<'_>, &EventContext<'_>) -> Result<(), StoreError>,
-{
-    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
-    let bad = |what: &str, e: &dyn std::fmt::Display| {
-        StoreError::backend(
-            BACKEND,
-            format!("the {what} of the event at position {position} does not decode: {e}"),
-        )
-    };
-    let metadata = backend::metadata_from_json(BACKEND, position, get(row, 7)?)?;
-    let stream: &str = get(row, 1)?;
-    let stream_version = to_u64(BACKEND, "stream_version", get(row, 2)?)?;
-    let schema_version = u32::try_from(get::<i64>(row, 5)?).map_err(|e| bad("schema version", &e))?;
-    let event = EventRef {
-        stream,
-        stream_version,
-        position,
-        name: get(row, 4)?,
-        schema_version,
-        payload: get(row, 6)?,
-    };
-    let context = EventContext {
-        id: Uuid::parse_str(get(row, 3)?).map_err(|e| bad("id", &e))?,
-        stream,
-        stream_version,
-        position,
-        recorded_at: from_micros(get(row, 8)?),
-        metadata: &metadata,
-    };
-    visit(event, &context)
-}
-
-/// Lends a row of `VISIT_STREAM`: position, stream_version, name, schema_version, payload.
-fn lend_row<'r>(stream: &'r str, row: &'r SqliteRow) -> Result<EventRef<'r>, StoreError> {
-    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
-    Ok(EventRef {
-        stream,
-        stream_version: to_u64(BACKEND, "stream_version", get(row, 1)?)?,
-        position,
-        name: get(row, 2)?,
-        schema_version: u32::try_from(get::<i64>(row, 3)?).map_err(|e| {
-            StoreError::backend(
-                BACKEND,
-                format!("the schema version of the event at position {position}: {e}"),
-            )
-        })?,
-        payload: get(row, 4)?,
-    })
-}
-
-/// Where the ids of a batch are already stored, for the idempotency rule.
-async fn stored_ids(
-    tx: &mut SqliteConnection,
-    ids: &[Uuid],
-    ids_json: &str,
-) -> Result<Vec<Option<StoredId>>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT event_id, stream, stream_version, position, recorded_at FROM events
-         WHERE event_id IN (SELECT value FROM json_each(?1))",
-    )
-    .bind(ids_json)
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(backend_error)?;
-    let mut found = vec![None; ids.len()];
-    for row in &rows {
-        let id = Uuid::parse_str(get(row, 0)?).map_err(|e| StoreError::backend(BACKEND, e))?;
-        if let Some(i) = ids.iter().position(|x| *x == id) {
-            found[i] = Some(StoredId {
-                stream: get(row, 1)?,
-                appended: AppendedEvent {
-                    id,
-                    stream_version: to_u64(BACKEND, "stream_version", get(row, 2)?)?,
-                    position: to_u64(BACKEND, "position", get(row, 3)?)?,
-                    recorded_at: from_micros(get(row, 4)?),
-                },
-            });
-        }
-    }
-    Ok(found)
-}
-
-async fn append_in(
-    tx: &mut SqliteConnection,
-    stream: &str,
-    expected: ExpectedVersion,
-    events: Vec<NewEvent>,
-) -> Result<Appended, StoreError> {
-    let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
-    let ids_json = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
-        .map_err(|e| StoreError::backend(BACKEND, e))?;
-    // One statement for the stream's version, the head position, and whether any id is stored.
-    let state = sqlx::query(
-        "SELECT (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream = ?1),
-                (SELECT coalesce(max(position), 0) FROM events),
-                EXISTS (SELECT 1 FROM events WHERE event_id IN (SELECT value FROM json_each(?2)))",
-    )
-    .bind(stream)
-    .bind(&ids_json)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(backend_error)?;
-    if get::<bool>(&state, 2)? {
-        let found = stored_ids(tx, &ids, &ids_json).await?;
-        if let Some(acked) = idempotency::resolve(stream, expected, &ids, &found)? {
-            return Ok(acked);
-        }
-    }
-    let actual = to_u64(BACKEND, "stream_version", get(&state, 0)?)?;
-    if !expected.matches(actual) {
-        return Err(StoreError::Conflict { stream: stream.to_owned(), expected, actual });
-    }
-    let head = to_u64(BACKEND, "position", get(&state, 1)?)?;
-    let recorded_at = from_micros(to_micros(std::time::SystemTime::now()));
-    let micros = to_micros(recorded_at);
-    let mut appended = Vec::with_capacity(events.len());
-    for (offset, e) in events.into_iter().enumerate() {
-        let version = actual + 1 + offset as u64;
-        let position = head + 1 + offset as u64;
-        sqlx::query(
-            "INSERT INTO events (position, stream, stream_version, event_id, name, schema_version, payload, metadata, recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .bind(to_i64(position))
-        .bind(stream)
-        .bind(to_i64(version))
-        .bind(e.id.to_string())
-        .bind(&e.name)
-        .bind(i64::from(e.schema_version))
-        .bind(e.payload.get())
-        .bind(backend::metadata_to_json(&e.metadata))
-        .bind(micros)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend_error)?;
-        appended.push(AppendedEvent { id: e.id, stream_version: version, position, recorded_at });
-    }
-    Ok(Appended { stream_version: actual + appended.len() as u64, events: appended })
-}
 
 impl EventStore for SqliteStore {
     async fn append(

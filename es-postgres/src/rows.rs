@@ -1,0 +1,103 @@
+//! How PostgreSQL rows become events: owned records, lent views with their context, and the
+//! rows an append returns. Columns are read by position, as the queries select them.
+
+use es_core::backend::{self, from_micros, to_u64};
+use es_core::{AppendedEvent, EventContext, EventRef, StoreError, StoredEvent};
+use serde_json::value::RawValue;
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+
+use crate::store::{backend_error, BACKEND};
+
+pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
+    row: &'r PgRow,
+    column: usize,
+) -> Result<T, StoreError> {
+    row.try_get(column).map_err(backend_error)
+}
+
+/// A full row of `read_stream`/`read_all`, columns by position as `Queries` selects them.
+pub(crate) fn decode_row(row: &PgRow) -> Result<StoredEvent, StoreError> {
+    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
+    let schema_version: i32 = get(row, 5)?;
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::backend(
+            BACKEND,
+            format!("the {what} of the event at position {position} does not decode: {e}"),
+        )
+    };
+    Ok(StoredEvent {
+        id: get(row, 3)?,
+        stream: get(row, 1)?,
+        stream_version: to_u64(BACKEND, "stream_version", get(row, 2)?)?,
+        position,
+        name: get(row, 4)?,
+        schema_version: u32::try_from(schema_version).map_err(|e| bad("schema version", &e))?,
+        payload: RawValue::from_string(get(row, 6)?).map_err(|e| bad("payload", &e))?,
+        metadata: backend::metadata_from_json(BACKEND, position, get(row, 7)?)?,
+        recorded_at: from_micros(get(row, 8)?),
+    })
+}
+
+/// Lends a full row of `read_all` (columns as `decode_row` reads them) with its context.
+pub(crate) fn visit_full_row<F>(row: &PgRow, visit: &mut F) -> Result<(), StoreError>
+where
+    F: FnMut(EventRef<'_>, &EventContext<'_>) -> Result<(), StoreError>,
+{
+    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
+    let metadata = backend::metadata_from_json(BACKEND, position, get(row, 7)?)?;
+    let stream: &str = get(row, 1)?;
+    let stream_version = to_u64(BACKEND, "stream_version", get(row, 2)?)?;
+    let schema_version = u32::try_from(get::<i32>(row, 5)?).map_err(|e| {
+        StoreError::backend(BACKEND, format!("the schema version of the event at position {position}: {e}"))
+    })?;
+    let event = EventRef {
+        stream,
+        stream_version,
+        position,
+        name: get(row, 4)?,
+        schema_version,
+        payload: get(row, 6)?,
+    };
+    let context = EventContext {
+        id: get(row, 3)?,
+        stream,
+        stream_version,
+        position,
+        recorded_at: from_micros(get(row, 8)?),
+        metadata: &metadata,
+    };
+    visit(event, &context)
+}
+
+/// Lends a row of `visit_stream`: position, stream_version, name, schema_version, payload.
+pub(crate) fn lend_row<'r>(stream: &'r str, row: &'r PgRow) -> Result<EventRef<'r>, StoreError> {
+    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
+    let schema_version: i32 = get(row, 3)?;
+    Ok(EventRef {
+        stream,
+        stream_version: to_u64(BACKEND, "stream_version", get(row, 1)?)?,
+        position,
+        name: get(row, 2)?,
+        schema_version: u32::try_from(schema_version).map_err(|e| {
+            StoreError::backend(
+                BACKEND,
+                format!("the schema version of the event at position {position}: {e}"),
+            )
+        })?,
+        payload: get(row, 4)?,
+    })
+}
+
+// es_append's columns: status, event_id, stream, stream_version, position, recorded_at_us.
+pub(crate) fn appended_row(row: &PgRow) -> Result<(String, AppendedEvent), StoreError> {
+    Ok((
+        get(row, 2)?,
+        AppendedEvent {
+            id: get(row, 1)?,
+            stream_version: to_u64(BACKEND, "stream_version", get(row, 3)?)?,
+            position: to_u64(BACKEND, "position", get(row, 4)?)?,
+            recorded_at: from_micros(get(row, 5)?),
+        },
+    ))
+}

@@ -1,0 +1,100 @@
+//! The append transaction: the idempotency check, the version check and the inserts, run by
+//! the single writer inside `BEGIN IMMEDIATE`.
+
+use es_core::backend::{self, from_micros, to_i64, to_micros, to_u64};
+use es_core::idempotency::{self, StoredId};
+use es_core::{Appended, AppendedEvent, ExpectedVersion, NewEvent, StoreError, Uuid};
+use sqlx::SqliteConnection;
+
+use crate::rows::get;
+use crate::store::{backend_error, BACKEND};
+
+/// Where the ids of a batch are already stored, for the idempotency rule.
+async fn stored_ids(
+    tx: &mut SqliteConnection,
+    ids: &[Uuid],
+    ids_json: &str,
+) -> Result<Vec<Option<StoredId>>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT event_id, stream, stream_version, position, recorded_at FROM events
+         WHERE event_id IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(ids_json)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    let mut found = vec![None; ids.len()];
+    for row in &rows {
+        let id = Uuid::parse_str(get(row, 0)?).map_err(|e| StoreError::backend(BACKEND, e))?;
+        if let Some(i) = ids.iter().position(|x| *x == id) {
+            found[i] = Some(StoredId {
+                stream: get(row, 1)?,
+                appended: AppendedEvent {
+                    id,
+                    stream_version: to_u64(BACKEND, "stream_version", get(row, 2)?)?,
+                    position: to_u64(BACKEND, "position", get(row, 3)?)?,
+                    recorded_at: from_micros(get(row, 4)?),
+                },
+            });
+        }
+    }
+    Ok(found)
+}
+
+pub(crate) async fn append_in(
+    tx: &mut SqliteConnection,
+    stream: &str,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+) -> Result<Appended, StoreError> {
+    let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+    let ids_json = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
+        .map_err(|e| StoreError::backend(BACKEND, e))?;
+    // One statement for the stream's version, the head position, and whether any id is stored.
+    let state = sqlx::query(
+        "SELECT (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream = ?1),
+                (SELECT coalesce(max(position), 0) FROM events),
+                EXISTS (SELECT 1 FROM events WHERE event_id IN (SELECT value FROM json_each(?2)))",
+    )
+    .bind(stream)
+    .bind(&ids_json)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    if get::<bool>(&state, 2)? {
+        let found = stored_ids(tx, &ids, &ids_json).await?;
+        if let Some(acked) = idempotency::resolve(stream, expected, &ids, &found)? {
+            return Ok(acked);
+        }
+    }
+    let actual = to_u64(BACKEND, "stream_version", get(&state, 0)?)?;
+    if !expected.matches(actual) {
+        return Err(StoreError::Conflict { stream: stream.to_owned(), expected, actual });
+    }
+    let head = to_u64(BACKEND, "position", get(&state, 1)?)?;
+    let recorded_at = from_micros(to_micros(std::time::SystemTime::now()));
+    let micros = to_micros(recorded_at);
+    let mut appended = Vec::with_capacity(events.len());
+    for (offset, e) in events.into_iter().enumerate() {
+        let version = actual + 1 + offset as u64;
+        let position = head + 1 + offset as u64;
+        sqlx::query(
+            "INSERT INTO events (position, stream, stream_version, event_id, name, schema_version, payload, metadata, recorded_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .bind(to_i64(position))
+        .bind(stream)
+        .bind(to_i64(version))
+        .bind(e.id.to_string())
+        .bind(&e.name)
+        .bind(i64::from(e.schema_version))
+        .bind(e.payload.get())
+        .bind(backend::metadata_to_json(&e.metadata))
+        .bind(micros)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_error)?;
+        appended.push(AppendedEvent { id: e.id, stream_version: version, position, recorded_at });
+    }
+    Ok(Appended { stream_version: actual + appended.len() as u64, events: appended })
+}
