@@ -98,7 +98,7 @@ pub use snapshot::{Snapshot, SnapshotStore};
 pub use store::{
     Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
 };
-pub use subscription::{subscribe, Subscription};
+pub use subscription::{subscribe, AppendSignal, Subscription};
 
 /// The derives, beside the traits of the same name (as `serde::Serialize` is both).
 pub use es_macros::{Aggregate, Event, Projection};

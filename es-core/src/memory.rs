@@ -15,6 +15,7 @@ use crate::snapshot::{Snapshot, SnapshotStore};
 use crate::store::{
     Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
 };
+use crate::subscription::AppendSignal;
 
 /// An in-memory event store: thread-safe, cheap to clone (clones share the events), gap-free
 /// global positions, atomic appends.
@@ -34,11 +35,11 @@ use crate::store::{
 /// # Ok::<_, es_core::StoreError>(())
 /// # }).unwrap();
 /// ```
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct MemoryStore {
     log: Arc<RwLock<Log>>,
     /// Ticks after every append, for subscriptions.
-    appended: Arc<tokio::sync::watch::Sender<u64>>,
+    appended: AppendSignal,
     snapshots: Arc<Mutex<HashMap<String, Snapshot>>>,
     checkpoints: Arc<Mutex<HashMap<String, Checkpoint>>>,
 }
@@ -70,17 +71,6 @@ struct Log {
     event_index: HashMap<Arc<str>, u32>,
     /// Per event id, its slot.
     ids: HashMap<Uuid, u32>,
-}
-
-impl Default for MemoryStore {
-    fn default() -> Self {
-        MemoryStore {
-            log: Arc::default(),
-            appended: Arc::new(tokio::sync::watch::Sender::new(0)),
-            snapshots: Arc::default(),
-            checkpoints: Arc::default(),
-        }
-    }
 }
 
 impl MemoryStore {
@@ -249,9 +239,7 @@ impl EventStore for MemoryStore {
     ) -> Result<Appended, StoreError> {
         let appended =
             self.log.write().unwrap_or_else(PoisonError::into_inner).append(stream, expected, events)?;
-        if !appended.events.is_empty() {
-            self.appended.send_modify(|n| *n += 1);
-        }
+        self.appended.appended(&appended);
         Ok(appended)
     }
 

@@ -27,6 +27,31 @@ use futures_core::Stream;
 
 use crate::store::{EventStore, StoreError, StoredEvent};
 
+/// An in-process signal that ticks after appends: what a store returns from
+/// [`EventStore::watch`] when its writers live in this process. Clones share it.
+#[derive(Clone, Debug)]
+pub struct AppendSignal(std::sync::Arc<tokio::sync::watch::Sender<u64>>);
+
+impl Default for AppendSignal {
+    fn default() -> Self {
+        AppendSignal(std::sync::Arc::new(tokio::sync::watch::Sender::new(0)))
+    }
+}
+
+impl AppendSignal {
+    /// Ticks, waking subscribers, if `appended` recorded any event.
+    pub fn appended(&self, appended: &crate::store::Appended) {
+        if !appended.events.is_empty() {
+            self.0.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
+    /// A receiver for [`EventStore::watch`].
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+}
+
 /// How many events a subscription reads at a time.
 const BATCH: usize = 256;
 /// How long a subscription waits for a signal before it reads again anyway.

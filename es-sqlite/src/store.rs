@@ -8,7 +8,8 @@ use std::time::Duration;
 use es_core::backend::{to_i64, to_u64};
 use es_core::idempotency::{self};
 use es_core::{
-    Appended, EventContext, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
+    AppendSignal, Appended, EventContext, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError,
+    StoredEvent,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqlitePool};
@@ -34,7 +35,7 @@ pub struct SqliteStore {
     pub(crate) reader: SqlitePool,
     path: Option<Arc<PathBuf>>,
     /// Ticks after every append by this process, for subscriptions.
-    appended: Arc<tokio::sync::watch::Sender<u64>>,
+    appended: AppendSignal,
 }
 
 /// How hard SQLite works to keep a committed append through a power loss.
@@ -82,7 +83,7 @@ impl SqliteStore {
             writer,
             reader,
             path: Some(Arc::new(path.as_ref().to_owned())),
-            appended: Arc::new(tokio::sync::watch::Sender::new(0)),
+            appended: AppendSignal::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -100,12 +101,8 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(backend_error)?;
-        let store = SqliteStore {
-            writer: pool.clone(),
-            reader: pool,
-            path: None,
-            appended: Arc::new(tokio::sync::watch::Sender::new(0)),
-        };
+        let store =
+            SqliteStore { writer: pool.clone(), reader: pool, path: None, appended: AppendSignal::default() };
         store.migrate().await?;
         Ok(store)
     }
@@ -161,9 +158,7 @@ impl EventStore for SqliteStore {
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(backend_error)?;
         let appended = append_in(&mut tx, stream, expected, events).await?;
         tx.commit().await.map_err(backend_error)?;
-        if !appended.events.is_empty() {
-            self.appended.send_modify(|n| *n += 1);
-        }
+        self.appended.appended(&appended);
         Ok(appended)
     }
 
