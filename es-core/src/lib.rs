@@ -4,6 +4,15 @@
 //! `#[derive(Aggregate)]`, state changes as [`Apply`] and decisions as [`Handle`]; then run
 //! commands through a [`Repository`] on any [`EventStore`].
 //!
+//! - Writing: [`Repository::execute`] (retries on conflict, queues per aggregate),
+//!   [`Repository::with_snapshots`], [`Repository::load_at`] / [`Repository::load_as_of`].
+//! - Schema evolution: `#[event(version, upcast_from, renamed_from)]`, [`json_upcaster!`] and the
+//!   [`registry`] check.
+//! - Reading: `#[derive(Projection)]` with [`Project`], [`ProjectionRunner`] (checkpoints),
+//!   [`subscribe`] (history, then live).
+//! - Stores: [`MemoryStore`] here; `es-sqlite` and `es-postgres` beside; [`SnapshotStore`] and
+//!   [`CheckpointStore`] next to [`EventStore`].
+//!
 //! ```
 //! use es_core::{Aggregate, Apply, Event, Handle, MemoryStore, Repository};
 //! use serde::{Deserialize, Serialize};
