@@ -47,6 +47,11 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
         codec::decode_current(version, payload)
     }
 
+    /// Serializes this event at its current version.
+    fn encode_payload(&self) -> Result<codec::EncodedEvent, codec::EncodeError> {
+        codec::encode_event(self)
+    }
+
     /// Whether a stored event of this name is this event (its current or a former name).
     fn is_named(name: &str) -> bool {
         name == Self::NAME || Self::RENAMED_FROM.contains(&name)

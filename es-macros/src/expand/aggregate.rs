@@ -72,7 +72,7 @@ fn codec(agg: &Aggregate, events: &[syn::Path]) -> TokenStream {
         .zip(&variants)
         .map(|(ty, variant)| quote!(#enum_ident::#variant(_) => <#ty as ::es_core::__private::Event>::NAME));
     let encode_arms = events.iter().zip(&variants).map(|(ty, variant)| {
-        quote_spanned!(ty.span()=> #enum_ident::#variant(__es_event) => ::es_core::__private::encode_event::<#ty>(__es_event))
+        quote_spanned!(ty.span()=> #enum_ident::#variant(__es_event) => <#ty as ::es_core::__private::Event>::encode_payload(__es_event))
     });
     let version_arms = events.iter().zip(&variants).map(
         |(ty, variant)| quote!(#enum_ident::#variant(_) => <#ty as ::es_core::__private::Event>::VERSION),
