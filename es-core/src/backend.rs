@@ -38,14 +38,14 @@ pub fn metadata_from_json(backend: &'static str, position: u64, text: &str) -> R
     if text == "{}" {
         return Ok(Metadata::default());
     }
-    serde_json::from_str(text).map_err(|e| {
-        StoreError::backend(backend, format!("metadata of the event at position {position}: {e}"))
-    })
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::corrupt(backend, position, format!("its metadata: {e}")))
 }
 
 /// A stored `i64` column as the `u64` the API uses; a negative value is a corrupt row.
 pub fn to_u64(backend: &'static str, column: &str, value: i64) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::backend(backend, format!("column {column} holds {value}")))
+    u64::try_from(value)
+        .map_err(|_| StoreError::corrupt(backend, 0, format!("column {column} holds {value}")))
 }
 
 /// A `u64` version or position as the `i64` SQL columns hold, saturating at `i64::MAX`.
@@ -70,8 +70,8 @@ mod tests {
         let m = Metadata::default().with("k", "v");
         assert_eq!(metadata_from_json("t", 1, &metadata_to_json(&m))?, m);
         assert_eq!(metadata_to_json(&Metadata::default()), "{}");
-        let err = metadata_from_json("t", 7, "[").map(|_| ()).unwrap_err().to_string();
-        assert!(err.contains("position 7"), "{err}");
+        let err = metadata_from_json("t", 7, "[").map(|_| ()).unwrap_err();
+        assert!(matches!(err, StoreError::CorruptRow { position: 7, .. }), "{err}");
         assert!(to_u64("t", "position", -1).is_err());
         Ok(())
     }

@@ -341,7 +341,29 @@ pub enum StoreError {
     /// A stored event could not be decoded.
     #[error(transparent)]
     Decode(#[from] DecodeError),
-    /// The backend failed (I/O, connection, a row that does not decode, ...).
+    /// The store could not be reached or opened (the target names the server without its
+    /// password, or the file).
+    #[error("{backend} event store unavailable at {target}: {source}")]
+    Unavailable {
+        /// Which store.
+        backend: &'static str,
+        /// Where it was looked for.
+        target: String,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A stored row does not decode into an event record (corrupt or foreign data).
+    #[error("{backend} event store: the stored event at position {position} is corrupt: {reason}")]
+    CorruptRow {
+        /// Which store.
+        backend: &'static str,
+        /// The row's position (0 when the position itself is unreadable).
+        position: u64,
+        /// What does not decode.
+        reason: String,
+    },
+    /// The backend failed (I/O, a query, ...).
     #[error("{backend} event store: {source}")]
     Backend {
         /// Which store: "memory", "sqlite", "postgres", ...
@@ -353,6 +375,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A row at `position` that does not decode.
+    pub fn corrupt(backend: &'static str, position: u64, reason: impl Into<String>) -> Self {
+        StoreError::CorruptRow { backend, position, reason: reason.into() }
+    }
+
     /// Wraps a backend error.
     pub fn backend(
         backend: &'static str,

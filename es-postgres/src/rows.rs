@@ -21,10 +21,7 @@ pub(crate) fn decode_row(row: &PgRow) -> Result<StoredEvent, StoreError> {
     let position = to_u64(BACKEND, "position", get(row, 0)?)?;
     let schema_version: i32 = get(row, 5)?;
     let bad = |what: &str, e: &dyn std::fmt::Display| {
-        StoreError::backend(
-            BACKEND,
-            format!("the {what} of the event at position {position} does not decode: {e}"),
-        )
+        StoreError::corrupt(BACKEND, position, format!("the {what} does not decode: {e}"))
     };
     Ok(StoredEvent {
         id: get(row, 3)?,
@@ -49,7 +46,7 @@ where
     let stream: &str = get(row, 1)?;
     let stream_version = to_u64(BACKEND, "stream_version", get(row, 2)?)?;
     let schema_version = u32::try_from(get::<i32>(row, 5)?).map_err(|e| {
-        StoreError::backend(BACKEND, format!("the schema version of the event at position {position}: {e}"))
+        StoreError::corrupt(BACKEND, position, format!("the schema version does not decode: {e}"))
     })?;
     let event = EventRef {
         stream,
@@ -80,10 +77,7 @@ pub(crate) fn lend_row<'r>(stream: &'r str, row: &'r PgRow) -> Result<EventRef<'
         position,
         name: get(row, 2)?,
         schema_version: u32::try_from(schema_version).map_err(|e| {
-            StoreError::backend(
-                BACKEND,
-                format!("the schema version of the event at position {position}: {e}"),
-            )
+            StoreError::corrupt(BACKEND, position, format!("the schema version does not decode: {e}"))
         })?,
         payload: get(row, 4)?,
     })

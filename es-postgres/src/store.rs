@@ -2,6 +2,7 @@
 
 use std::future::poll_fn;
 use std::sync::Arc;
+use std::time::Duration;
 
 use es_core::backend::{self, to_i64, to_u64};
 use es_core::idempotency::{self, StoredId};
@@ -88,7 +89,8 @@ impl Queries {
     }
 }
 
-/// Options for opening a [`PostgresStore`]: the schema (a tenant per schema) and the pool size.
+/// Options for opening a [`PostgresStore`]: the schema (a tenant per schema), the pool size and
+/// how long to wait for the server.
 ///
 /// ```no_run
 /// # async fn f() -> Result<(), es_core::StoreError> {
@@ -103,11 +105,16 @@ impl Queries {
 pub struct PostgresOptions {
     schema: String,
     max_connections: u32,
+    connect_timeout: Duration,
 }
 
 impl Default for PostgresOptions {
     fn default() -> Self {
-        PostgresOptions { schema: "public".to_owned(), max_connections: 10 }
+        PostgresOptions {
+            schema: "public".to_owned(),
+            max_connections: 10,
+            connect_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -129,11 +136,23 @@ impl PostgresOptions {
         self
     }
 
+    /// How long to keep trying to reach the server before `Unavailable` (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
     /// Connects to `url` and creates or upgrades the schema.
     pub async fn connect(self, url: &str) -> Result<PostgresStore, StoreError> {
-        let pool =
-            PgPoolOptions::new().max_connections(self.max_connections).connect(url).await.map_err(|e| {
-                StoreError::backend(BACKEND, format!("cannot connect to {}: {e}", redact(url)))
+        let pool = PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(self.connect_timeout)
+            .connect(url)
+            .await
+            .map_err(|e| StoreError::Unavailable {
+                backend: BACKEND,
+                target: redact(url),
+                source: e.into(),
             })?;
         self.from_pool(pool).await
     }

@@ -20,10 +20,7 @@ pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlit
 pub(crate) fn decode_row(row: &SqliteRow) -> Result<StoredEvent, StoreError> {
     let position = to_u64(BACKEND, "position", get(row, 0)?)?;
     let bad = |what: &str, e: &dyn std::fmt::Display| {
-        StoreError::backend(
-            BACKEND,
-            format!("the {what} of the event at position {position} does not decode: {e}"),
-        )
+        StoreError::corrupt(BACKEND, position, format!("the {what} does not decode: {e}"))
     };
     Ok(StoredEvent {
         id: Uuid::parse_str(get(row, 3)?).map_err(|e| bad("id", &e))?,
@@ -45,10 +42,7 @@ where
 {
     let position = to_u64(BACKEND, "position", get(row, 0)?)?;
     let bad = |what: &str, e: &dyn std::fmt::Display| {
-        StoreError::backend(
-            BACKEND,
-            format!("the {what} of the event at position {position} does not decode: {e}"),
-        )
+        StoreError::corrupt(BACKEND, position, format!("the {what} does not decode: {e}"))
     };
     let metadata = backend::metadata_from_json(BACKEND, position, get(row, 7)?)?;
     let stream: &str = get(row, 1)?;
@@ -82,10 +76,7 @@ pub(crate) fn lend_row<'r>(stream: &'r str, row: &'r SqliteRow) -> Result<EventR
         position,
         name: get(row, 2)?,
         schema_version: u32::try_from(get::<i64>(row, 3)?).map_err(|e| {
-            StoreError::backend(
-                BACKEND,
-                format!("the schema version of the event at position {position}: {e}"),
-            )
+            StoreError::corrupt(BACKEND, position, format!("the schema version does not decode: {e}"))
         })?,
         payload: get(row, 4)?,
     })

@@ -66,8 +66,10 @@ impl SqliteStore {
                 Durability::Normal => SqliteSynchronous::Normal,
             })
             .busy_timeout(Duration::from_secs(30));
-        let open_error = |e: sqlx::Error| {
-            StoreError::backend(BACKEND, format!("cannot open {}: {e}", path.as_ref().display()))
+        let open_error = |e: sqlx::Error| StoreError::Unavailable {
+            backend: BACKEND,
+            target: path.as_ref().display().to_string(),
+            source: e.into(),
         };
         let writer = SqlitePoolOptions::new()
             .max_connections(1)

@@ -100,3 +100,51 @@ async fn an_event_that_cannot_be_encoded_is_a_typed_error() -> TestResult {
     }
     Ok(())
 }
+
+/// Rows that do not decode are `StoreError::CorruptRow`, naming the position; a store that
+/// cannot be opened is `StoreError::Unavailable`, naming where.
+mod store_errors {
+    use es_core::{EventStore, ExpectedVersion, NewEvent, StoreError};
+
+    #[tokio::test]
+    async fn a_corrupt_sqlite_row_is_a_typed_error() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("c.db");
+        let store = es_sqlite::SqliteStore::open(&path).await?;
+        store.append("s", ExpectedVersion::Any, vec![NewEvent::new("E", 1, serde_json::json!({}))]).await?;
+        // Another program damages the file: a payload that is not JSON.
+        let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await?;
+        sqlx::query("UPDATE events SET payload = 'not json' WHERE position = 1").execute(&raw).await?;
+        match store.read_stream("s", 1, 10).await {
+            Err(StoreError::CorruptRow { backend: "sqlite", position: 1, reason }) => {
+                assert!(reason.contains("payload"), "{reason}");
+            }
+            other => panic!("expected CorruptRow at position 1, got {other:?}"),
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn an_unopenable_sqlite_file_is_unavailable() {
+        match es_sqlite::SqliteStore::open("/nonexistent-dir/for/es/bank.db").await {
+            Err(StoreError::Unavailable { backend: "sqlite", target, .. }) => {
+                assert_eq!(target, "/nonexistent-dir/for/es/bank.db");
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_postgres_is_unavailable_without_the_password() {
+        let options =
+            es_postgres::PostgresOptions::new().connect_timeout(std::time::Duration::from_millis(300));
+        match options.connect("postgres://ann:s3cret@127.0.0.1:1/nowhere").await {
+            Err(e @ StoreError::Unavailable { backend: "postgres", .. }) => {
+                let shown = e.to_string();
+                assert!(shown.contains("postgres://ann:***@127.0.0.1:1/nowhere"), "{shown}");
+                assert!(!shown.contains("s3cret"), "the password leaked: {shown}");
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+    }
+}
