@@ -120,7 +120,7 @@ pub mod __private {
     pub use crate::aggregate::{Aggregate, Apply};
     pub use crate::codec::DecodeError;
     pub use crate::codec::{
-        decode_current, encode_event, str_eq, upcast_names_match, DecodeFailure, EncodeError, EncodedEvent,
+        decode_current, str_eq, upcast_names_match, DecodeFailure, EncodeError, EncodedEvent,
     };
     pub use crate::event::{Event, EventEnum};
     pub use crate::projection::{decode_one, EventContext, Project, Projection};

@@ -1,8 +1,8 @@
 //! Given / then for projections: events in, read model out, through the real dispatch.
 
-use std::time::SystemTime;
-
 use es_core::{Event, Projection, StoredEvent};
+
+use crate::roundtrip::stored_record;
 
 /// Events of any types, encoded as the records a store would hand a projection.
 pub trait IntoStored {
@@ -14,17 +14,7 @@ pub trait IntoStored {
 fn record<T: Event>(event: &T, position: u64) -> StoredEvent {
     let encoded =
         es_core::codec::encode_event(event).unwrap_or_else(|e| panic!("given event {position}: {e}"));
-    StoredEvent {
-        id: es_core::Uuid::new_v4(),
-        stream: "test".to_owned(),
-        stream_version: position,
-        position,
-        name: encoded.name.to_owned(),
-        schema_version: encoded.schema_version,
-        payload: encoded.payload,
-        metadata: es_core::Metadata::default(),
-        recorded_at: SystemTime::now(),
-    }
+    stored_record(encoded.name, encoded.schema_version, encoded.payload, position)
 }
 
 impl IntoStored for Vec<StoredEvent> {

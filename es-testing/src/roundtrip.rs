@@ -4,6 +4,7 @@
 use std::fmt::Debug;
 
 use es_core::{EventEnum, StoredEvent};
+use serde_json::value::RawValue;
 
 use crate::report;
 
@@ -37,7 +38,23 @@ fn field_difference<E: Debug>(before: &E, after: &E) -> String {
     }
 }
 
-/// Decodes a stored event as the aggregate would, for scenarios given as stored records.
-pub fn decode<E: EventEnum>(stored: &StoredEvent) -> Result<E, String> {
-    es_core::codec::decode(stored).map_err(|e| e.to_string())
+/// The record a store would hand back for a payload stored as `name` at `schema_version`,
+/// at `position` of stream `test`.
+pub(crate) fn stored_record(
+    name: &str,
+    schema_version: u32,
+    payload: Box<RawValue>,
+    position: u64,
+) -> StoredEvent {
+    StoredEvent {
+        id: es_core::Uuid::new_v4(),
+        stream: "test".to_owned(),
+        stream_version: position,
+        position,
+        name: name.to_owned(),
+        schema_version,
+        payload,
+        metadata: es_core::Metadata::default(),
+        recorded_at: std::time::SystemTime::now(),
+    }
 }

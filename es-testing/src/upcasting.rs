@@ -6,6 +6,7 @@ use std::fmt::Debug;
 use es_core::{Aggregate, EventEnum, StoredEvent};
 use serde_json::Value;
 
+use crate::roundtrip::stored_record;
 use crate::scenario::{AggregateTest, Given};
 
 /// Asserts that a payload stored as `name` at schema `version` (as an older program wrote it)
@@ -62,19 +63,8 @@ pub fn assert_event_registry_ok() {
 }
 
 /// A stored record of `payload` as `name` at `version`, for decoding in tests.
-fn record(name: &str, version: u32, payload: Value, stream_version: u64) -> StoredEvent {
-    let event = es_core::NewEvent::new(name, version, payload);
-    StoredEvent {
-        id: event.id,
-        stream: "test".to_owned(),
-        stream_version,
-        position: stream_version,
-        name: event.name,
-        schema_version: version,
-        payload: event.payload,
-        metadata: event.metadata,
-        recorded_at: std::time::SystemTime::now(),
-    }
+fn record(name: &str, version: u32, payload: Value, position: u64) -> StoredEvent {
+    stored_record(name, version, es_core::NewEvent::new(name, version, payload).payload, position)
 }
 
 /// Scenarios given as stored records: `(name, schema version, JSON payload)` as an older program
