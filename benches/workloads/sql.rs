@@ -12,7 +12,7 @@ use crate::measure::{row, runtime, stats, time_async, Stats};
 use crate::raw::{self, PgRaw, SqliteRaw};
 
 fn pg_url() -> String {
-    std::env::var("ES_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    es_postgres::url_from_env()
 }
 
 /// A framework store and a raw table in one fresh schema, dropped by `done`.

@@ -19,6 +19,7 @@ fn stored(version: u32, payload: String, i: usize) -> StoredEvent {
         stream: "Account-bench".to_owned(),
         stream_version: i as u64 + 1,
         position: i as u64 + 1,
+        cursor: es_core::Cursor::at(i as u64 + 1),
         name: "MoneyDeposited".to_owned(),
         schema_version: version,
         payload: RawValue::from_string(payload).expect("valid JSON"),

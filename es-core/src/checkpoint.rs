@@ -6,13 +6,14 @@ use std::time::SystemTime;
 
 use serde_json::value::RawValue;
 
-use crate::store::StoreError;
+use crate::cursor::Cursor;
+use crate::error::StoreError;
 
-/// A projection's progress: the position of the last event folded into `state`.
+/// A projection's progress: the cursor of the last event folded into `state`.
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
-    /// The position of the last event handled (0: none).
-    pub position: u64,
+    /// The cursor of the last event handled ([`Cursor::START`]: none).
+    pub cursor: Cursor,
     /// The projection's state as JSON, when the runner keeps it (in-memory read models).
     pub state: Option<Box<RawValue>>,
     /// When it was saved.

@@ -10,7 +10,9 @@ use std::collections::HashSet;
 
 use uuid::Uuid;
 
-use crate::store::{Appended, AppendedEvent, ExpectedVersion, NewEvent, StoreError};
+use crate::error::StoreError;
+use crate::expected::ExpectedVersion;
+use crate::record::{Appended, AppendedEvent, NewEvent};
 
 /// Where an id of the batch is already stored.
 #[derive(Debug, Clone)]

@@ -76,38 +76,47 @@ mod aggregate;
 pub mod backend;
 pub mod checkpoint;
 pub mod codec;
+pub mod cursor;
+mod derive_support;
+mod error;
 mod event;
+mod expected;
 pub mod idempotency;
 mod memory;
 mod metadata;
 pub mod projection;
+mod record;
 mod recorded;
 pub mod registry;
 mod repository;
 mod retry;
 mod runner;
+mod signal;
 pub mod snapshot;
 mod store;
 mod stream_locks;
 mod subscription;
+mod time;
 pub mod upcast;
 
 pub use aggregate::{Aggregate, Apply, Handle};
 pub use checkpoint::{Checkpoint, CheckpointStore};
-pub use codec::{DecodeError, DecodeFailure, EncodeError};
+pub use cursor::Cursor;
+pub use error::{DecodeError, DecodeFailure, EncodeError, StoreError};
 pub use event::{Event, EventEnum};
+pub use expected::ExpectedVersion;
 pub use memory::MemoryStore;
 pub use metadata::Metadata;
-pub use projection::{EventContext, Project, Projection};
+pub use projection::{Project, Projection};
+pub use record::{Appended, AppendedEvent, EncodedEvent, EventContext, EventRef, NewEvent, StoredEvent};
 pub use recorded::Recorded;
 pub use repository::{CommandError, Loaded, Repository};
 pub use retry::RetryPolicy;
 pub use runner::ProjectionRunner;
+pub use signal::{AppendSignal, AppendWatch, WeakAppendSignal};
 pub use snapshot::{Snapshot, SnapshotStore};
-pub use store::{
-    Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
-};
-pub use subscription::{subscribe, AppendSignal, Subscription};
+pub use store::EventStore;
+pub use subscription::{subscribe, Subscription};
 
 /// The derives, beside the traits of the same name (as `serde::Serialize` is both).
 pub use es_macros::{Aggregate, Event, Projection};
@@ -118,13 +127,12 @@ pub use uuid::Uuid;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::aggregate::{Aggregate, Apply};
-    pub use crate::codec::DecodeError;
-    pub use crate::codec::{
-        decode_current, str_eq, upcast_names_match, DecodeFailure, EncodeError, EncodedEvent,
-    };
-    pub use crate::event::{Event, EventEnum};
-    pub use crate::projection::{decode_one, EventContext, Project, Projection};
-    pub use crate::store::EventRef;
+    pub use crate::derive_support::{decode_one, str_eq, upcast_names_match};
+    pub use crate::error::{DecodeError, DecodeFailure, EncodeError};
+    pub use crate::event::{decode_current, Event, EventEnum};
+    pub use crate::projection::{Project, Projection};
+    pub use crate::record::{EncodedEvent, EventContext, EventRef};
+    pub use crate::registry::EventRegistration;
     pub use inventory;
 }
 

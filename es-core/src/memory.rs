@@ -2,20 +2,22 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::checkpoint::{Checkpoint, CheckpointStore};
+use crate::cursor::Cursor;
+use crate::error::StoreError;
+use crate::expected::ExpectedVersion;
 use crate::idempotency::{self, StoredId};
 use crate::metadata::Metadata;
-use crate::projection::EventContext;
+use crate::record::{Appended, AppendedEvent, EventRef, NewEvent};
+use crate::signal::{AppendSignal, AppendWatch};
 use crate::snapshot::{Snapshot, SnapshotStore};
-use crate::store::{
-    Appended, AppendedEvent, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent,
-};
-use crate::subscription::AppendSignal;
+use crate::store::EventStore;
+use crate::time::now_micros;
 
 /// An in-memory event store: thread-safe, cheap to clone (clones share the events), gap-free
 /// global positions, atomic appends.
@@ -31,7 +33,7 @@ use crate::subscription::AppendSignal;
 /// let e = NewEvent::new("Pinged", 1, serde_json::json!({}));
 /// let appended = store.append("Pinger-1", ExpectedVersion::NoStream, vec![e]).await?;
 /// assert_eq!(appended.stream_version, 1);
-/// assert_eq!(store.read_all(1, 10).await?[0].position, 1);
+/// assert_eq!(store.read_all(es_core::Cursor::START, 10).await?[0].position, 1);
 /// # Ok::<_, es_core::StoreError>(())
 /// # }).unwrap();
 /// ```
@@ -102,30 +104,20 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl Log {
+    /// Lends the event at `index` (its position minus one).
     fn lend(&self, index: u32) -> EventRef<'_> {
         let slot = &self.slots[index as usize];
+        let position = u64::from(index) + 1;
         EventRef {
+            id: slot.id,
             stream: &self.stream_names[slot.stream as usize],
             stream_version: slot.stream_version,
-            position: u64::from(index) + 1,
+            position,
+            cursor: Cursor::at(position),
             name: &self.event_names[slot.name as usize],
             schema_version: slot.schema_version,
             payload: slot.payload.get(),
-        }
-    }
-
-    /// An owned copy of the event at `index`.
-    fn stored(&self, index: u32) -> StoredEvent {
-        let slot = &self.slots[index as usize];
-        StoredEvent {
-            id: slot.id,
-            stream: self.stream_names[slot.stream as usize].to_string(),
-            stream_version: slot.stream_version,
-            position: u64::from(index) + 1,
-            name: self.event_names[slot.name as usize].to_string(),
-            schema_version: slot.schema_version,
-            payload: slot.payload.clone(),
-            metadata: slot.metadata.as_deref().cloned().unwrap_or_default(),
+            metadata: slot.metadata.as_deref().unwrap_or(&NO_METADATA),
             recorded_at: slot.recorded_at,
         }
     }
@@ -172,7 +164,10 @@ impl Log {
             return Err(StoreError::Conflict { stream: stream.to_owned(), expected, actual });
         }
         if self.slots.len() + events.len() > u32::MAX as usize {
-            return Err(StoreError::backend("memory", "the in-memory store holds at most 2^32 - 1 events"));
+            return Err(StoreError::backend(
+                MemoryStore::BACKEND,
+                "the in-memory store holds at most 2^32 - 1 events",
+            ));
         }
         let stream_index = match self.streams.get(stream) {
             Some((i, _)) => *i,
@@ -224,13 +219,9 @@ impl Log {
     }
 }
 
-/// The current time, truncated to microseconds like the durable stores keep it.
-pub(crate) fn now_micros() -> SystemTime {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    UNIX_EPOCH + Duration::from_micros(since.as_micros() as u64)
-}
-
 impl EventStore for MemoryStore {
+    const BACKEND: &'static str = "memory";
+
     async fn append(
         &self,
         stream: &str,
@@ -241,53 +232,6 @@ impl EventStore for MemoryStore {
             self.log.write().unwrap_or_else(PoisonError::into_inner).append(stream, expected, events)?;
         self.appended.appended(&appended);
         Ok(appended)
-    }
-
-    fn watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
-        Some(self.appended.subscribe())
-    }
-
-    async fn read_stream(
-        &self,
-        stream: &str,
-        from: u64,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let log = self.read();
-        Ok(log.stream_slots(stream, from, limit).iter().map(|&i| log.stored(i)).collect())
-    }
-
-    async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let log = self.read();
-        let start = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX).min(log.slots.len());
-        let end = start.saturating_add(limit).min(log.slots.len());
-        Ok((start..end).map(|i| log.stored(i as u32)).collect())
-    }
-
-    async fn head_position(&self) -> Result<u64, StoreError> {
-        Ok(self.read().slots.len() as u64)
-    }
-
-    async fn visit_all<F>(&self, from: u64, limit: usize, mut visit: F) -> Result<usize, StoreError>
-    where
-        F: FnMut(EventRef<'_>, &EventContext<'_>) -> Result<(), StoreError> + Send,
-    {
-        let log = self.read();
-        let start = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX).min(log.slots.len());
-        let end = start.saturating_add(limit).min(log.slots.len());
-        for i in start..end {
-            let (event, slot) = (log.lend(i as u32), &log.slots[i]);
-            let context = EventContext {
-                id: slot.id,
-                stream: event.stream,
-                stream_version: event.stream_version,
-                position: event.position,
-                recorded_at: slot.recorded_at,
-                metadata: slot.metadata.as_deref().unwrap_or(&NO_METADATA),
-            };
-            visit(event, &context)?;
-        }
-        Ok(end - start)
     }
 
     async fn visit_stream<F>(
@@ -306,6 +250,28 @@ impl EventStore for MemoryStore {
             visit(log.lend(i))?;
         }
         Ok(slots.len())
+    }
+
+    async fn visit_all<F>(&self, after: Cursor, limit: usize, mut visit: F) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        let log = self.read();
+        // The cursor is the position, which is the slot's index plus one.
+        let start = usize::try_from(after.position()).unwrap_or(usize::MAX).min(log.slots.len());
+        let end = start.saturating_add(limit).min(log.slots.len());
+        for i in start..end {
+            visit(log.lend(i as u32))?;
+        }
+        Ok(end - start)
+    }
+
+    async fn head(&self) -> Result<Cursor, StoreError> {
+        Ok(Cursor::at(self.read().slots.len() as u64))
+    }
+
+    fn watch(&self) -> Option<AppendWatch> {
+        Some(self.appended.watch())
     }
 }
 

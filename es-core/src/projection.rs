@@ -26,6 +26,7 @@
 //!     stream: "Account-ann".into(),
 //!     stream_version: 2,
 //!     position: 7,
+//!     cursor: es_core::Cursor::at(7),
 //!     name: "MoneyDeposited".into(),
 //!     schema_version: 1,
 //!     payload: serde_json::value::to_raw_value(&serde_json::json!({ "amount": 5 })).unwrap(),
@@ -38,62 +39,24 @@
 //! # Ok::<_, es_core::DecodeError>(())
 //! ```
 
-use std::time::SystemTime;
-
-use uuid::Uuid;
-
-use crate::codec::DecodeError;
-use crate::event::Event;
-use crate::metadata::Metadata;
-use crate::store::{EventRef, StoredEvent};
-
-/// Where and when an event was recorded, handed to projections beside the event.
-#[derive(Debug, Clone, Copy)]
-pub struct EventContext<'a> {
-    /// The event's id.
-    pub id: Uuid,
-    /// The stream it belongs to.
-    pub stream: &'a str,
-    /// Its version in the stream.
-    pub stream_version: u64,
-    /// Its global position.
-    pub position: u64,
-    /// When it was recorded.
-    pub recorded_at: SystemTime,
-    /// Correlation, causation and free key/values.
-    pub metadata: &'a Metadata,
-}
-
-impl<'a> EventContext<'a> {
-    /// The context of a stored event.
-    pub fn of(stored: &'a StoredEvent) -> Self {
-        EventContext {
-            id: stored.id,
-            stream: &stored.stream,
-            stream_version: stored.stream_version,
-            position: stored.position,
-            recorded_at: stored.recorded_at,
-            metadata: &stored.metadata,
-        }
-    }
-}
+use crate::error::DecodeError;
+use crate::record::{EventContext, EventRef, StoredEvent};
 
 /// A read model fed by events. Derive it with `#[derive(Projection)]`.
 pub trait Projection: Send + 'static {
     /// Whether the projection consumes events stored under `name`.
     fn handles(name: &str) -> bool;
 
-    /// Decodes `event` and hands it to the matching `Project<E>`; `Ok(false)` when the
-    /// projection does not consume it. Generated.
-    fn project_event(&mut self, event: EventRef<'_>, context: &EventContext<'_>)
-        -> Result<bool, DecodeError>;
+    /// Decodes `event` and hands it to the matching `Project<E>` with the record as its
+    /// context; `Ok(false)` when the projection does not consume it. Generated.
+    fn project_event(&mut self, event: &EventRef<'_>) -> Result<bool, DecodeError>;
 
     /// Handles a stored event: skipped without decoding unless the projection lists it.
     fn handle_stored(&mut self, stored: &StoredEvent) -> Result<bool, DecodeError> {
         if !Self::handles(&stored.name) {
             return Ok(false);
         }
-        self.project_event(stored.as_ref(), &EventContext::of(stored))
+        self.project_event(&stored.as_ref())
     }
 }
 
@@ -106,10 +69,4 @@ pub trait Projection: Send + 'static {
 pub trait Project<E> {
     /// Updates the read model with `event`, recorded as `context` says.
     fn project(&mut self, event: &E, context: &EventContext<'_>);
-}
-
-/// Decodes one event type from a lent record, upcasting; used by the derive.
-pub fn decode_one<T: Event>(stored: EventRef<'_>) -> Result<T, DecodeError> {
-    T::decode_version(stored.schema_version, stored.payload)
-        .map_err(|failure| DecodeError::at(stored, failure))
 }

@@ -4,10 +4,11 @@ use std::time::SystemTime;
 
 use uuid::Uuid;
 
-use crate::codec::{self, DecodeError};
+use crate::codec;
+use crate::error::DecodeError;
 use crate::event::EventEnum;
 use crate::metadata::Metadata;
-use crate::store::StoredEvent;
+use crate::record::StoredEvent;
 
 /// A typed event together with its stream, version, global position, id and metadata.
 #[derive(Debug, Clone, PartialEq)]

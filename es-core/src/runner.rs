@@ -23,7 +23,7 @@
 //!
 //! let mut runner = ProjectionRunner::<PingCount, _>::start("ping-count", store.clone()).await?;
 //! runner.catch_up().await?;
-//! assert_eq!((runner.projection().pings, runner.position()), (2, 2));
+//! assert_eq!((runner.projection().pings, runner.cursor().position()), (2, 2));
 //!
 //! // Restarted, it resumes from its checkpoint and state: nothing is read twice.
 //! store.append("Pinger-1", ExpectedVersion::Any, vec![ping()]).await?;
@@ -42,15 +42,17 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::checkpoint::{Checkpoint, CheckpointStore};
+use crate::cursor::Cursor;
+use crate::error::StoreError;
 use crate::projection::Projection;
-use crate::store::{EventStore, StoreError};
+use crate::store::EventStore;
 
 /// Runs one projection, named for its checkpoint, over a store.
 pub struct ProjectionRunner<P, S> {
     name: String,
     projection: P,
     store: S,
-    position: u64,
+    cursor: Cursor,
     batch: usize,
 }
 
@@ -67,10 +69,10 @@ where
         let saved = store.load_checkpoint(&name).await?;
         let resumed = saved.and_then(|c| {
             let state = serde_json::from_str::<P>(c.state.as_ref()?.get()).ok()?;
-            Some((state, c.position))
+            Some((state, c.cursor))
         });
-        let (projection, position) = resumed.unwrap_or_default();
-        Ok(ProjectionRunner { name, projection, store, position, batch: 512 })
+        let (projection, cursor) = resumed.unwrap_or_default();
+        Ok(ProjectionRunner { name, projection, store, cursor, batch: 512 })
     }
 
     /// How many events to handle between checkpoints (default 512).
@@ -84,9 +86,9 @@ where
         &self.projection
     }
 
-    /// The position of the last event handled (0: none).
-    pub fn position(&self) -> u64 {
-        self.position
+    /// The cursor of the last event handled ([`Cursor::START`]: none).
+    pub fn cursor(&self) -> Cursor {
+        self.cursor
     }
 
     /// Handles every event committed so far, a batch at a time, saving the checkpoint after
@@ -107,11 +109,11 @@ where
         let (projection, mut last) = (&mut self.projection, None);
         let read = self
             .store
-            .visit_all(self.position + 1, self.batch, |event, context| {
+            .visit_all(self.cursor, self.batch, |event| {
                 if P::handles(event.name) {
-                    projection.project_event(event, context)?;
+                    projection.project_event(&event)?;
                 }
-                last = Some(event.position);
+                last = Some(event.cursor);
                 Ok(())
             })
             .await?;
@@ -119,19 +121,18 @@ where
             return Ok(0);
         };
         // Saved after the batch is handled, with the state: never ahead of what it contains.
-        let state = serde_json::value::to_raw_value(&self.projection).map_err(|e| {
-            StoreError::backend("projection", format!("the state of `{}` does not serialize: {e}", self.name))
-        })?;
-        let checkpoint =
-            Checkpoint { position: last, state: Some(state), saved_at: std::time::SystemTime::now() };
+        let state = serde_json::value::to_raw_value(&self.projection)
+            .map_err(|source| StoreError::State { owner: self.name.clone(), source })?;
+        let checkpoint = Checkpoint { cursor: last, state: Some(state), saved_at: crate::time::now_micros() };
         self.store.save_checkpoint(&self.name, checkpoint).await?;
-        self.position = last;
+        self.cursor = last;
         Ok(read)
     }
 
-    /// How many positions the projection is behind the store's head.
+    /// How far the projection is behind the store's head, in positions (an estimate where
+    /// positions are not handed out in commit order, as in PostgreSQL).
     pub async fn lag(&self) -> Result<u64, StoreError> {
-        Ok(self.store.head_position().await?.saturating_sub(self.position))
+        Ok(self.store.head().await?.position().saturating_sub(self.cursor.position()))
     }
 
     /// Forgets the checkpoint and the state, and builds the read model again from the first
@@ -139,7 +140,7 @@ where
     pub async fn rebuild(&mut self) -> Result<usize, StoreError> {
         self.store.delete_checkpoint(&self.name).await?;
         self.projection = P::default();
-        self.position = 0;
+        self.cursor = Cursor::START;
         self.catch_up().await
     }
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::aggregate::Aggregate;
-use crate::store::StoreError;
+use crate::error::StoreError;
 
 /// An aggregate's state as of one version of its stream.
 #[derive(Debug, Clone)]
@@ -99,14 +99,12 @@ where
     fn save<'a>(&'a self, stream: &'a str, state: &A, version: u64) -> BoxFuture<'a, Result<(), StoreError>> {
         let state = serde_json::value::to_raw_value(state);
         Box::pin(async move {
-            let state = state.map_err(|e| {
-                StoreError::backend("snapshot", format!("the state of `{stream}` does not serialize: {e}"))
-            })?;
+            let state = state.map_err(|source| StoreError::State { owner: stream.to_owned(), source })?;
             let snapshot = Snapshot {
                 stream_version: version,
                 schema_version: A::SNAPSHOT_VERSION,
                 state,
-                taken_at: crate::memory::now_micros(),
+                taken_at: crate::time::now_micros(),
             };
             self.store.save_snapshot(stream, snapshot).await
         })

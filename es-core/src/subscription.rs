@@ -9,7 +9,7 @@
 //! let e = || NewEvent::new("Pinged", 1, serde_json::json!({}));
 //! store.append("Pinger-1", ExpectedVersion::Any, vec![e()]).await?;
 //!
-//! let mut events = es_core::subscribe(store.clone(), 1);     // also a futures::Stream
+//! let mut events = es_core::subscribe(store.clone(), es_core::Cursor::START); // a futures::Stream
 //! assert_eq!(events.next_event().await?.position, 1);        // history
 //! store.append("Pinger-2", ExpectedVersion::Any, vec![e()]).await?;
 //! assert_eq!(events.next_event().await?.position, 2);        // live, woken by the append
@@ -25,32 +25,10 @@ use std::time::Duration;
 
 use futures_core::Stream;
 
-use crate::store::{EventStore, StoreError, StoredEvent};
-
-/// An in-process signal that ticks after appends: what a store returns from
-/// [`EventStore::watch`] when its writers live in this process. Clones share it.
-#[derive(Clone, Debug)]
-pub struct AppendSignal(std::sync::Arc<tokio::sync::watch::Sender<u64>>);
-
-impl Default for AppendSignal {
-    fn default() -> Self {
-        AppendSignal(std::sync::Arc::new(tokio::sync::watch::Sender::new(0)))
-    }
-}
-
-impl AppendSignal {
-    /// Ticks, waking subscribers, if `appended` recorded any event.
-    pub fn appended(&self, appended: &crate::store::Appended) {
-        if !appended.events.is_empty() {
-            self.0.send_modify(|n| *n = n.wrapping_add(1));
-        }
-    }
-
-    /// A receiver for [`EventStore::watch`].
-    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.0.subscribe()
-    }
-}
+use crate::cursor::Cursor;
+use crate::error::StoreError;
+use crate::record::StoredEvent;
+use crate::store::EventStore;
 
 /// How many events a subscription reads at a time.
 const BATCH: usize = 256;
@@ -62,17 +40,17 @@ type Fetch = Pin<Box<dyn Future<Output = Result<Vec<StoredEvent>, StoreError>> +
 /// The events of every stream from a position on, as a [`Stream`]; see [`subscribe`].
 pub struct Subscription<S> {
     store: S,
-    next: u64,
+    after: Cursor,
     buffered: VecDeque<StoredEvent>,
     fetching: Option<Fetch>,
     poll: Duration,
 }
 
-/// Follows the store's events from position `from` (1: from the beginning): history first,
-/// then new events as they commit. It never skips an event, because `read_all` never returns a
-/// position while a lower one can still commit, and never repeats one.
-pub fn subscribe<S: EventStore>(store: S, from: u64) -> Subscription<S> {
-    Subscription { store, next: from.max(1), buffered: VecDeque::new(), fetching: None, poll: POLL }
+/// Follows the store's events after `after` ([`Cursor::START`]: from the beginning): history
+/// first, then new events as they commit. It never skips an event, because `read_all` never
+/// returns one while an event before it in the order can still commit, and never repeats one.
+pub fn subscribe<S: EventStore>(store: S, after: Cursor) -> Subscription<S> {
+    Subscription { store, after, buffered: VecDeque::new(), fetching: None, poll: POLL }
 }
 
 impl<S> Subscription<S> {
@@ -95,26 +73,26 @@ impl<S> Subscription<S> {
         }
     }
 
-    /// The position the next event will have at least.
-    pub fn next_position(&self) -> u64 {
-        self.next
+    /// The cursor of the last event delivered (where a restarted subscription would resume).
+    pub fn cursor(&self) -> Cursor {
+        self.after
     }
 }
 
-/// Reads the next non-empty page from `from`, waiting for the store's signal (or `poll`)
+/// Reads the next non-empty page after `after`, waiting for the store's signal (or `poll`)
 /// between empty reads. The signal is marked seen before each read, so an append between an
 /// empty read and the wait still wakes it.
 async fn next_page<S: EventStore>(
     store: S,
-    from: u64,
+    after: Cursor,
     poll: Duration,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let mut signal = store.watch();
     loop {
         if let Some(signal) = &mut signal {
-            signal.borrow_and_update();
+            signal.mark_seen();
         }
-        let page = store.read_all(from, BATCH).await?;
+        let page = store.read_all(after, BATCH).await?;
         if !page.is_empty() {
             return Ok(page);
         }
@@ -133,11 +111,11 @@ impl<S: EventStore + Unpin> Stream for Subscription<S> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
             if let Some(event) = self.buffered.pop_front() {
-                self.next = event.position + 1;
+                self.after = event.cursor;
                 return Poll::Ready(Some(Ok(event)));
             }
-            let (store, from, poll) = (self.store.clone(), self.next, self.poll);
-            let fetch = self.fetching.get_or_insert_with(|| Box::pin(next_page(store, from, poll)));
+            let (store, after, poll) = (self.store.clone(), self.after, self.poll);
+            let fetch = self.fetching.get_or_insert_with(|| Box::pin(next_page(store, after, poll)));
             let page = match fetch.as_mut().poll(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(page) => page,

@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::codec::DecodeFailure;
+use crate::error::DecodeFailure;
 
 /// One JSON step: a payload stored as `name` at version `from` becomes version `from + 1`.
 #[derive(Debug, Clone, Copy)]

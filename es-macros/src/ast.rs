@@ -3,6 +3,7 @@
 //! Parsing never stops at the first mistake: every attribute error is recorded in the [`Ctxt`]
 //! and parsing goes on, so the user sees all of them at once.
 
+use syn::ext::IdentExt;
 use syn::{Data, DeriveInput, Ident, LitStr};
 
 use crate::attr::{self, Attr, Symbol, Version};
@@ -107,7 +108,7 @@ impl<'a> Event<'a> {
         Event {
             original: input,
             name_given: given.is_some(),
-            name: given.unwrap_or_else(|| LitStr::new(&input.ident.to_string(), input.ident.span())),
+            name: given.unwrap_or_else(|| LitStr::new(&input.ident.unraw().to_string(), input.ident.span())),
             version: version.get(),
             upcast_from: upcast_from.get(),
             renamed_from,
@@ -169,12 +170,12 @@ impl<'a> Aggregate<'a> {
         let ident = &input.ident;
         Aggregate {
             original: input,
-            name: name.get().unwrap_or_else(|| LitStr::new(&ident.to_string(), ident.span())),
+            name: name.get().unwrap_or_else(|| LitStr::new(&ident.unraw().to_string(), ident.span())),
             events: events.get(),
             error: error.get(),
             event_enum: event_enum
                 .get()
-                .unwrap_or_else(|| Ident::new(&format!("{ident}Event"), ident.span())),
+                .unwrap_or_else(|| Ident::new(&format!("{}Event", ident.unraw()), ident.span())),
             snapshot_version: snapshot_version.get(),
         }
     }
@@ -204,11 +205,22 @@ fn unknown_key(
 ) -> syn::Result<()> {
     let path = &meta.path;
     let key = quote::quote!(#path).to_string().replace(' ', "");
-    cx.error_spanned_by(
-        &meta.path,
-        format_args!("unknown {attr} attribute `{key}`; expected one of: {}", known.join(", ")),
-    );
+    let hint = match closest(&key, known) {
+        Some(near) => format!("did you mean `{near}`? The keys are: {}", known.join(", ")),
+        None => format!("expected one of: {}", known.join(", ")),
+    };
+    cx.error_spanned_by(&meta.path, format_args!("unknown {attr} attribute `{key}`; {hint}"));
     attr::skip_value(meta)
+}
+
+/// The known key nearest to a misspelt one, if any is near enough to be what was meant.
+fn closest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(key, k), *k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
 }
 
 #[cfg(test)]

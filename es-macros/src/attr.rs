@@ -71,10 +71,19 @@ pub struct Version {
     pub lit: LitInt,
 }
 
+/// The expression inside the invisible groups that `macro_rules!` puts around a `$x:literal`
+/// or `$x:expr` it passes on.
+fn ungroup(expr: syn::Expr) -> syn::Expr {
+    match expr {
+        syn::Expr::Group(group) => ungroup(*group.expr),
+        other => other,
+    }
+}
+
 /// Parses `= "text"` for a key of `#[attr(..)]`.
 pub fn parse_lit_str(meta: &ParseNestedMeta, attr: &str) -> syn::Result<LitStr> {
     let expr: syn::Expr = meta.value()?.parse()?;
-    match expr {
+    match ungroup(expr) {
         syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Ok(s),
         other => Err(syn::Error::new_spanned(
             other,
@@ -89,7 +98,7 @@ pub fn parse_lit_str(meta: &ParseNestedMeta, attr: &str) -> syn::Result<LitStr> 
 /// Parses `= N` where N is a schema version: an integer from 1 to u32::MAX.
 pub fn parse_version(meta: &ParseNestedMeta, attr: &str) -> syn::Result<Version> {
     let expr: syn::Expr = meta.value()?.parse()?;
-    let lit = match expr {
+    let lit = match ungroup(expr) {
         syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(lit), .. }) => lit,
         other => {
             return Err(syn::Error::new_spanned(

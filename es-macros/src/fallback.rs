@@ -62,9 +62,6 @@ pub fn aggregate(agg: &Aggregate) -> TokenStream {
         #event_enum
         #[automatically_derived]
         impl ::es_core::__private::EventEnum for #enum_ident {
-            const NAMES: &'static [&'static str] = &[];
-            fn event_name(&self) -> &'static str { ::core::unreachable!() }
-            fn schema_version(&self) -> u32 { ::core::unreachable!() }
             fn encode(&self) -> ::core::result::Result<::es_core::__private::EncodedEvent, ::es_core::__private::EncodeError> {
                 ::core::unreachable!()
             }

@@ -3,8 +3,8 @@
 //! Use them through `es_core`, which re-exports each derive beside the trait of the same name
 //! (`use es_core::{Aggregate, Event};`); es-core's crate docs show a complete, tested example.
 //!
-//! Each derive runs the same pipeline: [`ast`] parses the input into a model (collecting every
-//! attribute error), [`check`] validates rules that span several items, and `expand` generates
+//! Each derive runs the same pipeline ([`derive`]): [`ast`] parses the input into a model (collecting every
+//! attribute error), [`check`] validates rules that span several items, and [`expand`] generates
 //! code from the model alone. On invalid input the errors are emitted together with stub impls
 //! ([`fallback`]), so the user sees the real mistake rather than a cascade.
 
@@ -15,6 +15,7 @@ mod ast;
 mod attr;
 mod check;
 mod ctxt;
+mod derive;
 mod expand;
 mod fallback;
 
@@ -22,19 +23,19 @@ mod fallback;
 #[proc_macro_derive(Event, attributes(event))]
 pub fn derive_event(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand::event(&input).into()
+    derive::event(&input).into()
 }
 
 /// Derives `es_core::Projection`: the dispatch from stored events to your `impl Project<E>`.
 #[proc_macro_derive(Projection, attributes(projection))]
 pub fn derive_projection(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand::projection(&input).into()
+    derive::projection(&input).into()
 }
 
 /// Derives `es_core::Aggregate`: the event enum, its `From` impls, the apply dispatch and the codec.
 #[proc_macro_derive(Aggregate, attributes(aggregate))]
 pub fn derive_aggregate(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand::aggregate(&input).into()
+    derive::aggregate(&input).into()
 }

@@ -48,6 +48,9 @@
 //! [`TableProjectionRunner`] applies each batch of events and moves the checkpoint in one
 //! transaction: a crash anywhere leaves either both or neither, so each event takes effect once.
 
+mod append;
+mod error;
+mod local;
 mod rows;
 mod schema;
 mod side_tables;
@@ -55,5 +58,6 @@ mod signal;
 mod store;
 mod table_projection;
 
+pub use local::{how_to_start, url_from_env, LOCAL_URL};
 pub use store::{redact, PostgresOptions, PostgresStore};
 pub use table_projection::{TableProjection, TableProjectionRunner};

@@ -1,13 +1,13 @@
-//! How PostgreSQL rows become events: owned records, lent views with their context, and the
-//! rows an append returns. Columns are read by position, as the queries select them.
+//! How PostgreSQL rows become records: the columns are read here into es-core's plain row
+//! structs, which convert and check them as every store does. Columns are read by position, as
+//! the queries select them.
 
-use es_core::backend::{self, from_micros, to_u64};
-use es_core::{AppendedEvent, EventContext, EventRef, StoreError, StoredEvent};
-use serde_json::value::RawValue;
+use es_core::backend::columns::{AppendedColumns, EventColumns};
+use es_core::{AppendedEvent, EventRef, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
-use crate::store::{backend_error, BACKEND};
+use crate::error::{backend_error, BACKEND};
 
 pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(
     row: &'r PgRow,
@@ -16,82 +16,37 @@ pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Pos
     row.try_get(column).map_err(backend_error)
 }
 
-/// A full row of `read_stream`/`read_all`, columns by position as `Queries` selects them.
-pub(crate) fn decode_row(row: &PgRow) -> Result<StoredEvent, StoreError> {
-    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
-    let schema_version: i32 = get(row, 5)?;
-    let bad = |what: &str, e: &dyn std::fmt::Display| {
-        StoreError::corrupt(BACKEND, position, format!("the {what} does not decode: {e}"))
+/// The columns every event query selects, in this order (the second orders commits).
+pub(crate) const EVENT_COLUMNS: &str = "position, 0::bigint, stream, stream_version, event_id, name, \
+     schema_version, payload::text AS payload, metadata::text AS metadata, recorded_us";
+
+/// Lends a row of [`EVENT_COLUMNS`] to `visit`.
+pub(crate) fn lend_row<R>(
+    row: &PgRow,
+    visit: impl FnOnce(EventRef<'_>) -> Result<R, StoreError>,
+) -> Result<R, StoreError> {
+    let columns = EventColumns {
+        position: get(row, 0)?,
+        commit: get(row, 1)?,
+        stream: get(row, 2)?,
+        stream_version: get(row, 3)?,
+        id: get(row, 4)?,
+        name: get(row, 5)?,
+        schema_version: i64::from(get::<i32>(row, 6)?),
+        payload: get(row, 7)?,
+        metadata: get(row, 8)?,
+        recorded_us: get(row, 9)?,
     };
-    Ok(StoredEvent {
-        id: get(row, 3)?,
-        stream: get(row, 1)?,
-        stream_version: to_u64(BACKEND, "stream_version", get(row, 2)?)?,
-        position,
-        name: get(row, 4)?,
-        schema_version: u32::try_from(schema_version).map_err(|e| bad("schema version", &e))?,
-        payload: RawValue::from_string(get(row, 6)?).map_err(|e| bad("payload", &e))?,
-        metadata: backend::metadata_from_json(BACKEND, position, get(row, 7)?)?,
-        recorded_at: from_micros(get(row, 8)?),
-    })
+    columns.lend(BACKEND, visit)
 }
 
-/// Lends a full row of `read_all` (columns as `decode_row` reads them) with its context.
-pub(crate) fn visit_full_row<F>(row: &PgRow, visit: &mut F) -> Result<(), StoreError>
-where
-    F: FnMut(EventRef<'_>, &EventContext<'_>) -> Result<(), StoreError>,
-{
-    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
-    let metadata = backend::metadata_from_json(BACKEND, position, get(row, 7)?)?;
-    let stream: &str = get(row, 1)?;
-    let stream_version = to_u64(BACKEND, "stream_version", get(row, 2)?)?;
-    let schema_version = u32::try_from(get::<i32>(row, 5)?).map_err(|e| {
-        StoreError::corrupt(BACKEND, position, format!("the schema version does not decode: {e}"))
-    })?;
-    let event = EventRef {
-        stream,
-        stream_version,
-        position,
-        name: get(row, 4)?,
-        schema_version,
-        payload: get(row, 6)?,
-    };
-    let context = EventContext {
-        id: get(row, 3)?,
-        stream,
-        stream_version,
-        position,
-        recorded_at: from_micros(get(row, 8)?),
-        metadata: &metadata,
-    };
-    visit(event, &context)
-}
-
-/// Lends a row of `visit_stream`: position, stream_version, name, schema_version, payload.
-pub(crate) fn lend_row<'r>(stream: &'r str, row: &'r PgRow) -> Result<EventRef<'r>, StoreError> {
-    let position = to_u64(BACKEND, "position", get(row, 0)?)?;
-    let schema_version: i32 = get(row, 3)?;
-    Ok(EventRef {
-        stream,
-        stream_version: to_u64(BACKEND, "stream_version", get(row, 1)?)?,
-        position,
-        name: get(row, 2)?,
-        schema_version: u32::try_from(schema_version).map_err(|e| {
-            StoreError::corrupt(BACKEND, position, format!("the schema version does not decode: {e}"))
-        })?,
-        payload: get(row, 4)?,
-    })
-}
-
-// es_append's columns: status, event_id, stream, stream_version, position, recorded_at_us.
+/// A row of es_append: (status, event_id, stream, stream_version, position, recorded_us).
 pub(crate) fn appended_row(row: &PgRow) -> Result<(String, AppendedEvent), StoreError> {
-    Ok((
-        get(row, 2)?,
-        AppendedEvent {
-            id: get(row, 1)?,
-            stream_version: to_u64(BACKEND, "stream_version", get(row, 3)?)?,
-            position: to_u64(BACKEND, "position", get(row, 4)?)?,
-            recorded_at: from_micros(get(row, 5)?),
-        },
-    ))
+    let columns = AppendedColumns {
+        id: get(row, 1)?,
+        stream_version: get(row, 3)?,
+        position: get(row, 4)?,
+        recorded_us: get(row, 5)?,
+    };
+    Ok((get(row, 2)?, columns.decode(BACKEND)?))
 }

@@ -111,6 +111,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER es_notify AFTER INSERT ON {s}.es_events
         FOR EACH STATEMENT EXECUTE FUNCTION {s}.es_notify();
     "#,
+    // 5: checkpoints keep a whole cursor: the commit number, then the position.
+    r#"
+    ALTER TABLE {s}.es_checkpoints ADD COLUMN commit_no bigint NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// An arbitrary constant naming the advisory lock migrations hold.

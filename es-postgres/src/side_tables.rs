@@ -1,12 +1,12 @@
 //! The PostgreSQL tables beside the events: the newest snapshot per stream, and a checkpoint
 //! per projection.
 
-use es_core::backend::{from_micros, to_i64, to_micros, to_u64};
+use es_core::backend::columns::{CheckpointColumns, SnapshotColumns};
+use es_core::backend::{to_i32, to_i64, to_micros};
 use es_core::{Checkpoint, CheckpointStore, Snapshot, SnapshotStore, StoreError};
-use serde_json::value::RawValue;
 
+use crate::error::{backend_error, BACKEND};
 use crate::rows::get;
-use crate::store::{backend_error, BACKEND};
 use crate::PostgresStore;
 
 impl SnapshotStore for PostgresStore {
@@ -14,7 +14,7 @@ impl SnapshotStore for PostgresStore {
         sqlx::query(&self.queries.save_snapshot)
             .bind(stream)
             .bind(to_i64(snapshot.stream_version))
-            .bind(i32::try_from(snapshot.schema_version).unwrap_or(i32::MAX))
+            .bind(to_i32(BACKEND, "snapshot schema version", snapshot.schema_version)?)
             .bind(snapshot.state.get())
             .bind(to_micros(snapshot.taken_at))
             .execute(&self.pool)
@@ -30,15 +30,13 @@ impl SnapshotStore for PostgresStore {
             .await
             .map_err(backend_error)?;
         let Some(row) = row else { return Ok(None) };
-        let bad = |e: &dyn std::fmt::Display| {
-            StoreError::backend(BACKEND, format!("the snapshot of `{stream}`: {e}"))
+        let columns = SnapshotColumns {
+            stream_version: get(&row, 0)?,
+            schema_version: i64::from(get::<i32>(&row, 1)?),
+            state: get(&row, 2)?,
+            taken_us: get(&row, 3)?,
         };
-        Ok(Some(Snapshot {
-            stream_version: to_u64(BACKEND, "stream_version", get(&row, 0)?)?,
-            schema_version: u32::try_from(get::<i32>(&row, 1)?).map_err(|e| bad(&e))?,
-            state: RawValue::from_string(get(&row, 2)?).map_err(|e| bad(&e))?,
-            taken_at: from_micros(get(&row, 3)?),
-        }))
+        columns.decode(BACKEND, stream).map(Some)
     }
 }
 
@@ -46,7 +44,8 @@ impl CheckpointStore for PostgresStore {
     async fn save_checkpoint(&self, projection: &str, checkpoint: Checkpoint) -> Result<(), StoreError> {
         sqlx::query(&self.queries.save_checkpoint)
             .bind(projection)
-            .bind(to_i64(checkpoint.position))
+            .bind(to_i64(checkpoint.cursor.commit()))
+            .bind(to_i64(checkpoint.cursor.position()))
             .bind(checkpoint.state.as_ref().map(|s| s.get()))
             .bind(to_micros(checkpoint.saved_at))
             .execute(&self.pool)
@@ -62,15 +61,13 @@ impl CheckpointStore for PostgresStore {
             .await
             .map_err(backend_error)?;
         let Some(row) = row else { return Ok(None) };
-        let state = get::<Option<String>>(&row, 1)?
-            .map(RawValue::from_string)
-            .transpose()
-            .map_err(|e| StoreError::backend(BACKEND, format!("the checkpoint of `{projection}`: {e}")))?;
-        Ok(Some(Checkpoint {
-            position: to_u64(BACKEND, "position", get(&row, 0)?)?,
-            state,
-            saved_at: from_micros(get(&row, 2)?),
-        }))
+        let columns = CheckpointColumns {
+            commit: get(&row, 0)?,
+            position: get(&row, 1)?,
+            state: get(&row, 2)?,
+            saved_us: get(&row, 3)?,
+        };
+        columns.decode(BACKEND, projection).map(Some)
     }
 
     async fn delete_checkpoint(&self, projection: &str) -> Result<(), StoreError> {

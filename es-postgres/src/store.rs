@@ -4,18 +4,15 @@ use std::future::poll_fn;
 use std::sync::Arc;
 use std::time::Duration;
 
-use es_core::backend::{self, to_i64, to_u64};
-use es_core::idempotency::{self, StoredId};
-use es_core::{
-    Appended, EventContext, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError, StoredEvent, Uuid,
-};
+use es_core::backend::{to_i64, to_u64};
+use es_core::{AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use crate::rows::{appended_row, decode_row, get, lend_row, visit_full_row};
+use crate::append::{AppendArgs, AppendOutcome};
+use crate::error::{backend_error, BACKEND};
+use crate::rows::{lend_row, EVENT_COLUMNS};
 use crate::schema;
 use crate::signal::Signal;
-
-pub(crate) const BACKEND: &str = "postgres";
 
 /// An event store in PostgreSQL, shared by many processes and machines.
 ///
@@ -33,9 +30,8 @@ pub(crate) struct Queries {
     pub(crate) schema: String,
     pub(crate) unquoted_schema: String,
     pub(crate) append: String,
-    pub(crate) read_stream: String,
     pub(crate) visit_stream: String,
-    pub(crate) read_all: String,
+    pub(crate) visit_all: String,
     pub(crate) save_snapshot: String,
     pub(crate) load_snapshot: String,
     pub(crate) head: String,
@@ -46,24 +42,15 @@ pub(crate) struct Queries {
 
 impl Queries {
     fn new(schema: &str, unquoted: &str) -> Self {
-        let select = format!(
-            "SELECT position, stream, stream_version, event_id, name, schema_version, payload::text AS payload,
-                    metadata::text AS metadata, recorded_us AS recorded_at_us
-             FROM {schema}.es_events"
-        );
+        let select = format!("SELECT {EVENT_COLUMNS} FROM {schema}.es_events");
         Queries {
             schema: schema.to_owned(),
             unquoted_schema: unquoted.to_owned(),
             append: format!("SELECT * FROM {schema}.es_append($1, $2, $3, $4, $5, $6, $7)"),
-            read_stream: format!(
+            visit_stream: format!(
                 "{select} WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3"
             ),
-            visit_stream: format!(
-                "SELECT position, stream_version, name, schema_version, payload::text AS payload
-                 FROM {schema}.es_events
-                 WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3"
-            ),
-            read_all: format!("{select} WHERE position >= $1 ORDER BY position LIMIT $2"),
+            visit_all: format!("{select} WHERE position > $1 ORDER BY position LIMIT $2"),
             save_snapshot: format!(
                 "INSERT INTO {schema}.es_snapshots AS s (stream, stream_version, schema_version, state, taken_us)
                  VALUES ($1, $2, $3, $4::json, $5)
@@ -73,12 +60,14 @@ impl Queries {
             ),
             head: format!("SELECT coalesce(max(position), 0) FROM {schema}.es_events"),
             save_checkpoint: format!(
-                "INSERT INTO {schema}.es_checkpoints (projection, position, state, saved_us) VALUES ($1, $2, $3::json, $4)
-                 ON CONFLICT (projection) DO UPDATE SET position = excluded.position, state = excluded.state,
-                     saved_us = excluded.saved_us"
+                "INSERT INTO {schema}.es_checkpoints (projection, commit_no, position, state, saved_us)
+                 VALUES ($1, $2, $3, $4::json, $5)
+                 ON CONFLICT (projection) DO UPDATE SET commit_no = excluded.commit_no,
+                     position = excluded.position, state = excluded.state, saved_us = excluded.saved_us"
             ),
             load_checkpoint: format!(
-                "SELECT position, state::text AS state, saved_us FROM {schema}.es_checkpoints WHERE projection = $1"
+                "SELECT commit_no, position, state::text AS state, saved_us
+                 FROM {schema}.es_checkpoints WHERE projection = $1"
             ),
             delete_checkpoint: format!("DELETE FROM {schema}.es_checkpoints WHERE projection = $1"),
             load_snapshot: format!(
@@ -189,9 +178,14 @@ impl PostgresStore {
         &self.pool
     }
 
-    /// The quoted schema name the store's tables live in.
+    /// The quoted schema name the store's tables live in, ready for SQL.
     pub fn schema(&self) -> &str {
         &self.queries.schema
+    }
+
+    /// The schema's name as given to [`PostgresOptions::schema`].
+    pub fn schema_name(&self) -> &str {
+        &self.queries.unquoted_schema
     }
 
     /// Drops the store's schema and everything in it. For tests and tenant removal.
@@ -219,99 +213,28 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-pub(crate) fn backend_error(e: sqlx::Error) -> StoreError {
-    StoreError::backend(BACKEND, e)
-}
-
 impl EventStore for PostgresStore {
+    const BACKEND: &'static str = BACKEND;
+
     async fn append(
         &self,
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError> {
-        idempotency::check_batch(stream, &events)?;
-        let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
-        let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
-        let versions: Vec<i32> =
-            events.iter().map(|e| i32::try_from(e.schema_version).unwrap_or(i32::MAX)).collect();
-        let payloads: Vec<&str> = events.iter().map(|e| e.payload.get()).collect();
-        let metadata: Vec<String> = events.iter().map(|e| backend::metadata_to_json(&e.metadata)).collect();
-        let expected_arg = expected.required().map_or(-1, to_i64);
+        let args = AppendArgs::new(stream, expected, &events)?;
         let rows = sqlx::query(&self.queries.append)
             .bind(stream)
-            .bind(expected_arg)
-            .bind(&ids)
-            .bind(&names)
-            .bind(&versions)
-            .bind(&payloads)
-            .bind(&metadata)
+            .bind(args.expected)
+            .bind(&args.ids)
+            .bind(&args.names)
+            .bind(&args.versions)
+            .bind(&args.payloads)
+            .bind(&args.metadata)
             .fetch_all(&self.pool)
             .await
             .map_err(backend_error)?;
-
-        let status: &str = match rows.first() {
-            Some(row) => get(row, 0)?,
-            None => return Err(StoreError::backend(BACKEND, "es_append returned no row")),
-        };
-        match status {
-            "appended" => {
-                let events =
-                    rows.iter().map(|r| appended_row(r).map(|(_, e)| e)).collect::<Result<Vec<_>, _>>()?;
-                let stream_version = events.last().map_or(0, |e| e.stream_version);
-                Ok(Appended { stream_version, events })
-            }
-            "conflict" => {
-                let actual = to_u64(BACKEND, "stream_version", get(&rows[0], 3)?)?;
-                Err(StoreError::Conflict { stream: stream.to_owned(), expected, actual })
-            }
-            "empty" => Ok(Appended {
-                stream_version: to_u64(BACKEND, "stream_version", get(&rows[0], 3)?)?,
-                events: vec![],
-            }),
-            "stored" => {
-                let mut found = vec![None; ids.len()];
-                for row in &rows {
-                    let (stored_stream, appended) = appended_row(row)?;
-                    if let Some(i) = ids.iter().position(|id| *id == appended.id) {
-                        found[i] = Some(StoredId { stream: stored_stream, appended });
-                    }
-                }
-                idempotency::resolve(stream, expected, &ids, &found)?.ok_or_else(|| {
-                    StoreError::backend(BACKEND, "es_append reported stored ids that are not in the batch")
-                })
-            }
-            other => {
-                Err(StoreError::backend(BACKEND, format!("es_append returned an unknown status {other:?}")))
-            }
-        }
-    }
-
-    async fn read_stream(
-        &self,
-        stream: &str,
-        from: u64,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(&self.queries.read_stream)
-            .bind(stream)
-            .bind(to_i64(from))
-            .bind(to_i64(limit as u64))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend_error)?;
-        rows.iter().map(decode_row).collect()
-    }
-
-    /// Ticks when any process appends to this store's schema (LISTEN/NOTIFY).
-    fn watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
-        self.signal.subscribe(&self.pool, &self.queries.unquoted_schema)
-    }
-
-    async fn head_position(&self) -> Result<u64, StoreError> {
-        let head: i64 =
-            sqlx::query_scalar(&self.queries.head).fetch_one(&self.pool).await.map_err(backend_error)?;
-        to_u64(BACKEND, "position", head)
+        AppendOutcome::from_rows(&rows)?.into_result(stream, expected, &args.ids)
     }
 
     async fn visit_stream<F>(
@@ -332,38 +255,38 @@ impl EventStore for PostgresStore {
             .fetch(&self.pool);
         let mut visited = 0;
         while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
-            let row = row.map_err(backend_error)?;
-            visit(lend_row(stream, &row)?)?;
+            lend_row(&row.map_err(backend_error)?, &mut visit)?;
             visited += 1;
         }
         Ok(visited)
     }
 
-    async fn visit_all<F>(&self, from: u64, limit: usize, mut visit: F) -> Result<usize, StoreError>
+    async fn visit_all<F>(&self, after: Cursor, limit: usize, mut visit: F) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>, &EventContext<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         // Rows are lent as they arrive: no owned copy of any event is made.
-        let mut rows = sqlx::query(&self.queries.read_all)
-            .bind(to_i64(from))
+        let mut rows = sqlx::query(&self.queries.visit_all)
+            .bind(to_i64(after.position()))
             .bind(to_i64(limit as u64))
             .fetch(&self.pool);
         let mut visited = 0;
         while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
-            visit_full_row(&row.map_err(backend_error)?, &mut visit)?;
+            lend_row(&row.map_err(backend_error)?, &mut visit)?;
             visited += 1;
         }
         Ok(visited)
     }
 
-    async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(&self.queries.read_all)
-            .bind(to_i64(from))
-            .bind(to_i64(limit as u64))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend_error)?;
-        rows.iter().map(decode_row).collect()
+    async fn head(&self) -> Result<Cursor, StoreError> {
+        let head: i64 =
+            sqlx::query_scalar(&self.queries.head).fetch_one(&self.pool).await.map_err(backend_error)?;
+        Ok(Cursor::at(to_u64(BACKEND, 0, "position", head)?))
+    }
+
+    /// Ticks when any process appends to this store's schema (LISTEN/NOTIFY).
+    fn watch(&self) -> Option<AppendWatch> {
+        self.signal.watch(&self.pool, &self.queries.unquoted_schema)
     }
 }
 

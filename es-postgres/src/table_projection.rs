@@ -18,7 +18,7 @@
 //!             .bind(&event.stream)
 //!             .execute(tx)
 //!             .await
-//!             .map_err(|e| StoreError::backend("postgres", e))?;
+//!             .map_err(|e| StoreError::backend(<PostgresStore as es_core::EventStore>::BACKEND, e))?;
 //!         Ok(())
 //!     }
 //! }
@@ -32,10 +32,10 @@
 use std::future::Future;
 
 use es_core::backend::{to_i64, to_micros, to_u64};
-use es_core::{EventStore, StoreError, StoredEvent};
+use es_core::{Cursor, EventStore, StoreError, StoredEvent};
 use sqlx::{Connection, PgConnection};
 
-use crate::store::backend_error;
+use crate::error::backend_error;
 use crate::PostgresStore;
 
 /// A read model in tables of the store's database, updated inside the runner's transaction.
@@ -74,22 +74,23 @@ impl<P: TableProjection> TableProjectionRunner<P> {
         self
     }
 
-    /// The checkpoint: the position of the last event applied (0: none).
-    pub async fn position(&self) -> Result<u64, StoreError> {
-        let position: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT position FROM {}.es_checkpoints WHERE projection = $1",
+    /// The checkpoint: the cursor of the last event applied ([`Cursor::START`]: none).
+    pub async fn cursor(&self) -> Result<Cursor, StoreError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(&format!(
+            "SELECT commit_no, position FROM {}.es_checkpoints WHERE projection = $1",
             self.store.schema()
         ))
         .bind(self.projection.name())
         .fetch_optional(self.store.pool())
         .await
         .map_err(backend_error)?;
-        to_u64("postgres", "position", position.unwrap_or(0))
+        cursor_of(row.unwrap_or_default())
     }
 
-    /// How many positions the read model is behind the store's head.
+    /// How far the read model is behind the store's head, in positions (an estimate: positions
+    /// are handed out at insert, not at commit).
     pub async fn lag(&self) -> Result<u64, StoreError> {
-        Ok(self.store.head_position().await?.saturating_sub(self.position().await?))
+        Ok(self.store.head().await?.position().saturating_sub(self.cursor().await?.position()))
     }
 
     /// Applies every committed event, one transaction per batch. Returns how many events it
@@ -120,15 +121,15 @@ impl<P: TableProjection> TableProjectionRunner<P> {
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;
-        let from: i64 = sqlx::query_scalar(&format!(
-            "SELECT position FROM {schema}.es_checkpoints WHERE projection = $1 FOR UPDATE"
+        let from: (i64, i64) = sqlx::query_as(&format!(
+            "SELECT commit_no, position FROM {schema}.es_checkpoints WHERE projection = $1 FOR UPDATE"
         ))
         .bind(self.projection.name())
         .fetch_one(&mut *tx)
         .await
         .map_err(backend_error)?;
-        let events = self.store.read_all(to_u64("postgres", "position", from)? + 1, self.batch).await?;
-        let Some(last) = events.last().map(|e| e.position) else {
+        let events = self.store.read_all(cursor_of(from)?, self.batch).await?;
+        let Some(last) = events.last().map(|e| e.cursor) else {
             return Ok(0);
         };
         for event in &events {
@@ -137,10 +138,11 @@ impl<P: TableProjection> TableProjectionRunner<P> {
             }
         }
         sqlx::query(&format!(
-            "UPDATE {schema}.es_checkpoints SET position = $2, saved_us = $3 WHERE projection = $1"
+            "UPDATE {schema}.es_checkpoints SET commit_no = $2, position = $3, saved_us = $4 WHERE projection = $1"
         ))
         .bind(self.projection.name())
-        .bind(to_i64(last))
+        .bind(to_i64(last.commit()))
+        .bind(to_i64(last.position()))
         .bind(to_micros(std::time::SystemTime::now()))
         .execute(&mut *tx)
         .await
@@ -153,4 +155,10 @@ impl<P: TableProjection> TableProjectionRunner<P> {
     pub fn projection(&self) -> &P {
         &self.projection
     }
+}
+
+/// The cursor kept in a checkpoint row's `(commit_no, position)`.
+fn cursor_of((commit, position): (i64, i64)) -> Result<Cursor, StoreError> {
+    let position = to_u64(crate::error::BACKEND, 0, "checkpoint position", position)?;
+    Ok(Cursor::in_commit(to_u64(crate::error::BACKEND, position, "checkpoint commit", commit)?, position))
 }

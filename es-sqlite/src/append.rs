@@ -6,8 +6,8 @@ use es_core::idempotency::{self, StoredId};
 use es_core::{Appended, AppendedEvent, ExpectedVersion, NewEvent, StoreError, Uuid};
 use sqlx::SqliteConnection;
 
-use crate::rows::get;
-use crate::store::{backend_error, BACKEND};
+use crate::error::{backend_error, BACKEND};
+use crate::rows::{get, stored_id_row};
 
 /// Where the ids of a batch are already stored, for the idempotency rule.
 async fn stored_ids(
@@ -25,17 +25,9 @@ async fn stored_ids(
     .map_err(backend_error)?;
     let mut found = vec![None; ids.len()];
     for row in &rows {
-        let id = Uuid::parse_str(get(row, 0)?).map_err(|e| StoreError::backend(BACKEND, e))?;
-        if let Some(i) = ids.iter().position(|x| *x == id) {
-            found[i] = Some(StoredId {
-                stream: get(row, 1)?,
-                appended: AppendedEvent {
-                    id,
-                    stream_version: to_u64(BACKEND, "stream_version", get(row, 2)?)?,
-                    position: to_u64(BACKEND, "position", get(row, 3)?)?,
-                    recorded_at: from_micros(get(row, 4)?),
-                },
-            });
+        let (stream, appended) = stored_id_row(row)?;
+        if let Some(i) = ids.iter().position(|x| *x == appended.id) {
+            found[i] = Some(StoredId { stream, appended });
         }
     }
     Ok(found)
@@ -67,11 +59,11 @@ pub(crate) async fn append_in(
             return Ok(acked);
         }
     }
-    let actual = to_u64(BACKEND, "stream_version", get(&state, 0)?)?;
+    let actual = to_u64(BACKEND, 0, "stream_version", get(&state, 0)?)?;
     if !expected.matches(actual) {
         return Err(StoreError::Conflict { stream: stream.to_owned(), expected, actual });
     }
-    let head = to_u64(BACKEND, "position", get(&state, 1)?)?;
+    let head = to_u64(BACKEND, 0, "position", get(&state, 1)?)?;
     let recorded_at = from_micros(to_micros(std::time::SystemTime::now()));
     let micros = to_micros(recorded_at);
     let mut appended = Vec::with_capacity(events.len());

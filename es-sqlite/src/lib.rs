@@ -25,6 +25,7 @@
 //! ```
 
 mod append;
+mod error;
 mod rows;
 mod schema;
 mod side_tables;

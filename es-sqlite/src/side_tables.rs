@@ -1,12 +1,12 @@
 //! The SQLite tables beside the events: the newest snapshot per stream, and a checkpoint
 //! per projection.
 
-use es_core::backend::{from_micros, to_i64, to_micros, to_u64};
+use es_core::backend::columns::{CheckpointColumns, SnapshotColumns};
+use es_core::backend::{to_i64, to_micros};
 use es_core::{Checkpoint, CheckpointStore, Snapshot, SnapshotStore, StoreError};
-use serde_json::value::RawValue;
 
+use crate::error::{backend_error, BACKEND};
 use crate::rows::get;
-use crate::store::{backend_error, BACKEND};
 use crate::SqliteStore;
 
 impl SnapshotStore for SqliteStore {
@@ -37,15 +37,13 @@ impl SnapshotStore for SqliteStore {
         .await
         .map_err(backend_error)?;
         let Some(row) = row else { return Ok(None) };
-        let bad = |e: &dyn std::fmt::Display| {
-            StoreError::backend(BACKEND, format!("the snapshot of `{stream}`: {e}"))
+        let columns = SnapshotColumns {
+            stream_version: get(&row, 0)?,
+            schema_version: get(&row, 1)?,
+            state: get(&row, 2)?,
+            taken_us: get(&row, 3)?,
         };
-        Ok(Some(Snapshot {
-            stream_version: to_u64(BACKEND, "stream_version", get(&row, 0)?)?,
-            schema_version: u32::try_from(get::<i64>(&row, 1)?).map_err(|e| bad(&e))?,
-            state: RawValue::from_string(get(&row, 2)?).map_err(|e| bad(&e))?,
-            taken_at: from_micros(get(&row, 3)?),
-        }))
+        columns.decode(BACKEND, stream).map(Some)
     }
 }
 
@@ -57,7 +55,7 @@ impl CheckpointStore for SqliteStore {
                  saved_at = excluded.saved_at",
         )
         .bind(projection)
-        .bind(to_i64(checkpoint.position))
+        .bind(to_i64(checkpoint.cursor.position()))
         .bind(checkpoint.state.as_ref().map(|s| s.get()))
         .bind(to_micros(checkpoint.saved_at))
         .execute(&self.writer)
@@ -73,15 +71,14 @@ impl CheckpointStore for SqliteStore {
             .await
             .map_err(backend_error)?;
         let Some(row) = row else { return Ok(None) };
-        let state = get::<Option<String>>(&row, 1)?
-            .map(RawValue::from_string)
-            .transpose()
-            .map_err(|e| StoreError::backend(BACKEND, format!("the checkpoint of `{projection}`: {e}")))?;
-        Ok(Some(Checkpoint {
-            position: to_u64(BACKEND, "position", get(&row, 0)?)?,
-            state,
-            saved_at: from_micros(get(&row, 2)?),
-        }))
+        // SQLite orders events by position alone: a cursor is its position.
+        let columns = CheckpointColumns {
+            commit: 0,
+            position: get(&row, 0)?,
+            state: get(&row, 1)?,
+            saved_us: get(&row, 2)?,
+        };
+        columns.decode(BACKEND, projection).map(Some)
     }
 
     async fn delete_checkpoint(&self, projection: &str) -> Result<(), StoreError> {

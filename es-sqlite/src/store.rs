@@ -6,19 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use es_core::backend::{to_i64, to_u64};
-use es_core::idempotency::{self};
+use es_core::idempotency;
 use es_core::{
-    AppendSignal, Appended, EventContext, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError,
-    StoredEvent,
+    AppendSignal, AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqlitePool};
 
 use crate::append::append_in;
-use crate::rows::{decode_row, lend_row, visit_full_row};
+use crate::error::{backend_error, BACKEND};
+use crate::rows::{lend_row, EVENT_COLUMNS};
 use crate::schema;
-
-pub(crate) const BACKEND: &str = "sqlite";
 
 /// An event store in one SQLite file: embedded, durable, zero set-up.
 ///
@@ -128,25 +126,28 @@ impl SqliteStore {
     }
 }
 
-pub(crate) fn backend_error(e: sqlx::Error) -> StoreError {
-    StoreError::backend(BACKEND, e)
+/// The queries, with the event columns written in once.
+struct Queries {
+    visit_stream: String,
+    visit_all: String,
 }
 
-macro_rules! select_events {
-    ($rest:literal) => {
-        concat!(
-            "SELECT position, stream, stream_version, event_id, name, schema_version, payload, metadata, recorded_at FROM events ",
-            $rest
-        )
-    };
+fn queries() -> &'static Queries {
+    static QUERIES: std::sync::OnceLock<Queries> = std::sync::OnceLock::new();
+    QUERIES.get_or_init(|| Queries {
+        visit_stream: format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE stream = ?1 AND stream_version >= ?2
+             ORDER BY stream_version LIMIT ?3"
+        ),
+        visit_all: format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE position > ?1 ORDER BY position LIMIT ?2"
+        ),
+    })
 }
-const READ_STREAM: &str =
-    select_events!("WHERE stream = ?1 AND stream_version >= ?2 ORDER BY stream_version LIMIT ?3");
-const READ_ALL: &str = select_events!("WHERE position >= ?1 ORDER BY position LIMIT ?2");
-const VISIT_STREAM: &str = "SELECT position, stream_version, name, schema_version, payload FROM events
-     WHERE stream = ?1 AND stream_version >= ?2 ORDER BY stream_version LIMIT ?3";
 
 impl EventStore for SqliteStore {
+    const BACKEND: &'static str = BACKEND;
+
     async fn append(
         &self,
         stream: &str,
@@ -164,35 +165,6 @@ impl EventStore for SqliteStore {
         Ok(appended)
     }
 
-    /// Ticks on appends by this process; appends by other processes are found by polling.
-    fn watch(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
-        Some(self.appended.subscribe())
-    }
-
-    async fn read_stream(
-        &self,
-        stream: &str,
-        from: u64,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(READ_STREAM)
-            .bind(stream)
-            .bind(to_i64(from))
-            .bind(to_i64(limit as u64))
-            .fetch_all(&self.reader)
-            .await
-            .map_err(backend_error)?;
-        rows.iter().map(decode_row).collect()
-    }
-
-    async fn head_position(&self) -> Result<u64, StoreError> {
-        let head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
-            .fetch_one(&self.reader)
-            .await
-            .map_err(backend_error)?;
-        to_u64(BACKEND, "position", head)
-    }
-
     async fn visit_stream<F>(
         &self,
         stream: &str,
@@ -205,7 +177,7 @@ impl EventStore for SqliteStore {
     {
         // The rows are lent to `visit`: no owned copy of any event is made. (They are fetched
         // together: sqlx's SQLite worker hands rows over one wake-up at a time when streamed.)
-        let rows = sqlx::query(VISIT_STREAM)
+        let rows = sqlx::query(&queries().visit_stream)
             .bind(stream)
             .bind(to_i64(from))
             .bind(to_i64(limit as u64))
@@ -213,34 +185,38 @@ impl EventStore for SqliteStore {
             .await
             .map_err(backend_error)?;
         for row in &rows {
-            visit(lend_row(stream, row)?)?;
+            lend_row(row, &mut visit)?;
         }
         Ok(rows.len())
     }
 
-    async fn visit_all<F>(&self, from: u64, limit: usize, mut visit: F) -> Result<usize, StoreError>
+    async fn visit_all<F>(&self, after: Cursor, limit: usize, mut visit: F) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>, &EventContext<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
-        let rows = sqlx::query(READ_ALL)
-            .bind(to_i64(from))
+        // One writer at a time hands out positions in commit order: the position is the cursor.
+        let rows = sqlx::query(&queries().visit_all)
+            .bind(to_i64(after.position()))
             .bind(to_i64(limit as u64))
             .fetch_all(&self.reader)
             .await
             .map_err(backend_error)?;
         for row in &rows {
-            visit_full_row(row, &mut visit)?;
+            lend_row(row, &mut visit)?;
         }
         Ok(rows.len())
     }
 
-    async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(READ_ALL)
-            .bind(to_i64(from))
-            .bind(to_i64(limit as u64))
-            .fetch_all(&self.reader)
+    async fn head(&self) -> Result<Cursor, StoreError> {
+        let head: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
+            .fetch_one(&self.reader)
             .await
             .map_err(backend_error)?;
-        rows.iter().map(decode_row).collect()
+        Ok(Cursor::at(to_u64(BACKEND, 0, "position", head)?))
+    }
+
+    /// Ticks on appends by this process; appends by other processes are found by polling.
+    fn watch(&self) -> Option<AppendWatch> {
+        Some(self.appended.watch())
     }
 }

@@ -16,7 +16,22 @@ mod file {
         }
     }
 
-    es_testing::store_conformance!(fresh().await, teardown = remove);
+    /// The same file opened again, as a restarted process would.
+    async fn reopen(store: SqliteStore) -> SqliteStore {
+        let path = store.path().expect("a file store").to_owned();
+        SqliteStore::open(path).await.expect("reopen")
+    }
+
+    es_testing::store_conformance!(fresh().await, reopen = reopen, teardown = remove);
+}
+
+/// The suite through a wrapper: `CountingStore` forwards every capability of SQLite's store.
+mod counting {
+    use es_testing::CountingStore;
+
+    es_testing::store_conformance!(CountingStore::new(
+        es_sqlite::SqliteStore::in_memory().await.expect("in-memory SQLite")
+    ));
 }
 
 mod memory {

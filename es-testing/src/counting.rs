@@ -5,11 +5,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use es_core::{
-    Appended, EventRef, EventStore, ExpectedVersion, NewEvent, Snapshot, SnapshotStore, StoreError,
-    StoredEvent,
+    AppendWatch, Appended, Checkpoint, CheckpointStore, Cursor, EventRef, EventStore, ExpectedVersion,
+    NewEvent, Snapshot, SnapshotStore, StoreError,
 };
 
-/// Wraps a store and counts the events `read_stream` and `visit_stream` return.
+/// Wraps a store and counts the events its stream reads return (`read_stream` and
+/// `visit_stream`), forwarding everything else.
 ///
 /// ```
 /// use es_core::EventStore;
@@ -48,7 +49,11 @@ impl<S> CountingStore<S> {
     }
 }
 
+// Every method of the three traits is forwarded: the traits have no provided methods that a
+// store overrides, so the compiler holds a wrapper to forwarding all of them.
 impl<S: EventStore> EventStore for CountingStore<S> {
+    const BACKEND: &'static str = S::BACKEND;
+
     async fn append(
         &self,
         stream: &str,
@@ -56,21 +61,6 @@ impl<S: EventStore> EventStore for CountingStore<S> {
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError> {
         self.inner.append(stream, expected, events).await
-    }
-
-    async fn read_stream(
-        &self,
-        stream: &str,
-        from: u64,
-        limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        let events = self.inner.read_stream(stream, from, limit).await?;
-        self.read.fetch_add(events.len(), Ordering::Relaxed);
-        Ok(events)
-    }
-
-    async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.inner.read_all(from, limit).await
     }
 
     async fn visit_stream<F>(
@@ -87,6 +77,21 @@ impl<S: EventStore> EventStore for CountingStore<S> {
         self.read.fetch_add(n, Ordering::Relaxed);
         Ok(n)
     }
+
+    async fn visit_all<F>(&self, after: Cursor, limit: usize, visit: F) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        self.inner.visit_all(after, limit, visit).await
+    }
+
+    async fn head(&self) -> Result<Cursor, StoreError> {
+        self.inner.head().await
+    }
+
+    fn watch(&self) -> Option<AppendWatch> {
+        self.inner.watch()
+    }
 }
 
 impl<S: SnapshotStore> SnapshotStore for CountingStore<S> {
@@ -96,5 +101,19 @@ impl<S: SnapshotStore> SnapshotStore for CountingStore<S> {
 
     async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
         self.inner.load_snapshot(stream).await
+    }
+}
+
+impl<S: CheckpointStore> CheckpointStore for CountingStore<S> {
+    async fn save_checkpoint(&self, projection: &str, checkpoint: Checkpoint) -> Result<(), StoreError> {
+        self.inner.save_checkpoint(projection, checkpoint).await
+    }
+
+    async fn load_checkpoint(&self, projection: &str) -> Result<Option<Checkpoint>, StoreError> {
+        self.inner.load_checkpoint(projection).await
+    }
+
+    async fn delete_checkpoint(&self, projection: &str) -> Result<(), StoreError> {
+        self.inner.delete_checkpoint(projection).await
     }
 }

@@ -51,6 +51,7 @@ pub(crate) fn stored_record(
         stream: "test".to_owned(),
         stream_version: position,
         position,
+        cursor: es_core::Cursor::at(position),
         name: name.to_owned(),
         schema_version,
         payload,

@@ -50,7 +50,7 @@ async fn sqlite(path: &str) -> Result<()> {
 
 async fn run<S: EventStore + SnapshotStore + CheckpointStore>(store: S) -> Result<()> {
     let accounts = Repository::<Account, _>::new(store.clone());
-    let head = last_position(&store).await?;
+    let head = store.head().await?;
 
     for (id, owner) in [("ann", "Ann"), ("bob", "Bob")] {
         match accounts.execute(id, Open { owner: owner.into() }).await {
@@ -97,15 +97,15 @@ async fn run<S: EventStore + SnapshotStore + CheckpointStore>(store: S) -> Resul
         racing.retries()
     );
 
-    println!("\nevents stored by this run ({} were there before):", head);
+    println!("\nevents stored by this run (after {head}):");
     println!("  {:>8}  {:<12} {:>7}  event", "position", "stream", "version");
-    let mut from = head + 1;
+    let mut after = head;
     loop {
-        let page = store.read_all(from, 256).await?;
+        let page = store.read_all(after, 256).await?;
         for stored in &page {
+            after = stored.cursor;
             let r = Recorded::<AccountEvent>::decode(stored.clone())?;
             println!("  {:>8}  {:<12} {:>7}  {:?}", r.position, r.stream, r.stream_version, r.event);
-            from = r.position + 1;
         }
         if page.len() < 256 {
             break;
@@ -136,7 +136,7 @@ async fn run<S: EventStore + SnapshotStore + CheckpointStore>(store: S) -> Resul
     let read = per_owner.catch_up().await?;
     println!(
         "\nbalance per owner (read model, {read} new events read, checkpoint at {}):",
-        per_owner.position()
+        per_owner.cursor()
     );
     for (owner, balance) in &per_owner.projection().balances {
         println!("  {owner}: {balance}");
@@ -159,17 +159,5 @@ async fn seed_legacy_account<S: EventStore>(store: &S) -> Result<()> {
     match store.append("Account-olga", ExpectedVersion::NoStream, history).await {
         Ok(_) | Err(StoreError::Conflict { .. }) => Ok(()), // a conflict: seeded by an earlier run
         Err(e) => Err(e.into()),
-    }
-}
-
-/// The position of the last stored event (0 for an empty store).
-async fn last_position<S: EventStore>(store: &S) -> Result<u64> {
-    let mut head = 0;
-    loop {
-        let page = store.read_all(head + 1, 1024).await?;
-        match page.last() {
-            Some(last) => head = last.position,
-            None => return Ok(head),
-        }
     }
 }

@@ -24,7 +24,7 @@ fn batch(n: usize) -> Vec<NewEvent> {
 }
 
 fn pg_url() -> String {
-    std::env::var("ES_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    es_postgres::url_from_env()
 }
 
 /// The store a spec names: `sqlite:<path>` or `postgres:<schema>`.

@@ -31,7 +31,7 @@ async fn reads_honour_from_and_limit() -> Result<(), StoreError> {
     store.append("b", ExpectedVersion::Any, vec![event(6)]).await?;
     let page = store.read_stream("a", 2, 2).await?;
     assert_eq!(page.iter().map(|e| e.stream_version).collect::<Vec<_>>(), [2, 3]);
-    let all = store.read_all(5, 10).await?;
+    let all = store.read_all(es_core::Cursor::at(4), 10).await?;
     assert_eq!(all.iter().map(|e| (e.stream.as_str(), e.position)).collect::<Vec<_>>(), [("a", 5), ("b", 6)]);
     assert!(store.read_stream("missing", 1, 10).await?.is_empty());
     Ok(())

@@ -132,12 +132,12 @@ mod projections {
         assert_eq!(runner.lag().await?, 304);
         runner.step().await?;
         runner.step().await?;
-        assert_eq!((runner.position(), runner.lag().await?), (100, 204));
+        assert_eq!((runner.cursor().position(), runner.lag().await?), (100, 204));
         drop(runner); // a restart in the middle of catching up
 
         let mut resumed =
             ProjectionRunner::<BalancePerOwner, _>::start("per-owner", store.clone()).await?.with_batch(50);
-        assert_eq!(resumed.position(), 100, "resumed from the checkpoint");
+        assert_eq!(resumed.cursor().position(), 100, "resumed from the checkpoint");
         assert_eq!(resumed.catch_up().await?, 204, "nothing read twice, nothing skipped");
         assert_eq!(resumed.lag().await?, 0);
         let sum: u64 = (1..=100).sum();

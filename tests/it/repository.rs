@@ -1,8 +1,8 @@
 //! `Repository`: load, decide, append, retry on conflict, metadata.
 
 use es_core::{
-    Appended, CommandError, EventStore, ExpectedVersion, MemoryStore, Metadata, NewEvent, Repository,
-    StoreError, StoredEvent,
+    AppendWatch, Appended, CommandError, Cursor, EventRef, EventStore, ExpectedVersion, MemoryStore,
+    Metadata, NewEvent, Repository, StoreError,
 };
 
 use crate::bank::{Account, AccountError, AccountEvent, Deposit, MoneyDeposited, Open, Withdraw};
@@ -106,16 +106,30 @@ impl EventStore for AlwaysOvertaken {
         self.0.append(stream, ExpectedVersion::Any, vec![deposit]).await?;
         self.0.append(stream, expected, events).await
     }
-    async fn read_stream(
+    const BACKEND: &'static str = "overtaken";
+    async fn visit_stream<F>(
         &self,
         stream: &str,
         from: u64,
         limit: usize,
-    ) -> Result<Vec<StoredEvent>, StoreError> {
-        self.0.read_stream(stream, from, limit).await
+        visit: F,
+    ) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        self.0.visit_stream(stream, from, limit, visit).await
     }
-    async fn read_all(&self, from: u64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        self.0.read_all(from, limit).await
+    async fn visit_all<F>(&self, after: Cursor, limit: usize, visit: F) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        self.0.visit_all(after, limit, visit).await
+    }
+    async fn head(&self) -> Result<Cursor, StoreError> {
+        self.0.head().await
+    }
+    fn watch(&self) -> Option<AppendWatch> {
+        self.0.watch()
     }
 }
 

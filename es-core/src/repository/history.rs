@@ -4,8 +4,9 @@ use std::time::SystemTime;
 
 use crate::aggregate::Aggregate;
 use crate::codec;
+use crate::error::StoreError;
 use crate::repository::{Loaded, Repository};
-use crate::store::{EventStore, StoreError};
+use crate::store::EventStore;
 
 /// How many full records `load_as_of` reads at a time.
 const PAGE: usize = 1024;

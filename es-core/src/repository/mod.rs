@@ -8,11 +8,14 @@ use std::sync::Arc;
 
 use crate::aggregate::{Aggregate, Handle};
 use crate::codec;
+use crate::error::StoreError;
+use crate::expected::ExpectedVersion;
 use crate::metadata::Metadata;
+use crate::record::NewEvent;
 use crate::recorded::Recorded;
 use crate::retry::RetryPolicy;
 use crate::snapshot::{crosses, EveryN, SnapshotPolicy, SnapshotStore};
-use crate::store::{EventStore, ExpectedVersion, NewEvent, StoreError};
+use crate::store::EventStore;
 use crate::stream_locks::StreamLocks;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -205,7 +208,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let (state, version) = (&mut loaded.state, &mut loaded.version);
         self.store
             .visit_stream(stream, *version + 1, limit, |stored| {
-                state.apply(&codec::decode_ref::<A::Event>(stored)?);
+                state.apply(&codec::decode_ref::<A::Event>(&stored)?);
                 *version = stored.stream_version;
                 Ok(())
             })

@@ -51,7 +51,7 @@ pub fn event_enum(agg: &Aggregate, events: &[syn::Path]) -> TokenStream {
     }
 }
 
-/// `EventEnum` for the enum: names, versions, encoding, and decoding through each event's chain.
+/// `EventEnum` for the enum: encoding, and decoding through each event's chain.
 fn codec(agg: &Aggregate, events: &[syn::Path]) -> TokenStream {
     let enum_ident = &agg.event_enum;
     let variants: Vec<_> = events.iter().filter_map(Aggregate::variant).collect();
@@ -65,31 +65,12 @@ fn codec(agg: &Aggregate, events: &[syn::Path]) -> TokenStream {
             }
         }
     });
-    let names =
-        events.iter().map(|ty| quote_spanned!(ty.span()=> <#ty as ::es_core::__private::Event>::NAME));
-    let name_arms = events
-        .iter()
-        .zip(&variants)
-        .map(|(ty, variant)| quote!(#enum_ident::#variant(_) => <#ty as ::es_core::__private::Event>::NAME));
     let encode_arms = events.iter().zip(&variants).map(|(ty, variant)| {
         quote_spanned!(ty.span()=> #enum_ident::#variant(__es_event) => <#ty as ::es_core::__private::Event>::encode_payload(__es_event))
     });
-    let version_arms = events.iter().zip(&variants).map(
-        |(ty, variant)| quote!(#enum_ident::#variant(_) => <#ty as ::es_core::__private::Event>::VERSION),
-    );
     quote! {
         #[automatically_derived]
         impl ::es_core::__private::EventEnum for #enum_ident {
-            const NAMES: &'static [&'static str] = &[#(#names),*];
-
-            fn event_name(&self) -> &'static str {
-                match self { #(#name_arms,)* }
-            }
-
-            fn schema_version(&self) -> u32 {
-                match self { #(#version_arms,)* }
-            }
-
             fn encode(&self) -> ::core::result::Result<::es_core::__private::EncodedEvent, ::es_core::__private::EncodeError> {
                 match self { #(#encode_arms,)* }
             }

@@ -71,7 +71,7 @@ pub fn expand(event: &Event) -> TokenStream {
         };
         quote! {
             ::es_core::__private::inventory::submit! {
-                ::es_core::registry::EventRegistration {
+                ::es_core::__private::EventRegistration {
                     name: <#ident as ::es_core::__private::Event>::NAME,
                     version: <#ident as ::es_core::__private::Event>::VERSION,
                     rust_type: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),

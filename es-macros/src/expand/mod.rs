@@ -1,56 +1,6 @@
-//! Code generation. Each function runs parse -> check -> expand for one derive and never reads
-//! raw attributes: it works from the model in [`crate::ast`].
+//! Code generation from the model in [`crate::ast`], one module per derive. Generation never
+//! reads raw attributes.
 
 pub(crate) mod aggregate;
-mod event;
+pub(crate) mod event;
 pub(crate) mod projection;
-
-use proc_macro2::TokenStream;
-use syn::DeriveInput;
-
-use crate::ast;
-use crate::check;
-use crate::ctxt::Ctxt;
-use crate::fallback;
-
-/// Expands `#[derive(Event)]`.
-pub fn event(input: &DeriveInput) -> TokenStream {
-    let mut cx = Ctxt::default();
-    let model = ast::Event::from_syn(&mut cx, input);
-    check::event(&mut cx, &model);
-    match cx.into_compile_errors() {
-        None => event::expand(&model),
-        Some(errors) => {
-            let stub = fallback::event(input);
-            quote::quote!(#errors #stub)
-        }
-    }
-}
-
-/// Expands `#[derive(Projection)]`.
-pub fn projection(input: &DeriveInput) -> TokenStream {
-    let mut cx = Ctxt::default();
-    let model = ast::Projection::from_syn(&mut cx, input);
-    check::projection(&mut cx, &model);
-    match cx.into_compile_errors() {
-        None => projection::expand(&model),
-        Some(errors) => {
-            let stub = fallback::projection(&model);
-            quote::quote!(#errors #stub)
-        }
-    }
-}
-
-/// Expands `#[derive(Aggregate)]`.
-pub fn aggregate(input: &DeriveInput) -> TokenStream {
-    let mut cx = Ctxt::default();
-    let model = ast::Aggregate::from_syn(&mut cx, input);
-    check::aggregate(&mut cx, &model);
-    match cx.into_compile_errors() {
-        None => aggregate::expand(&model),
-        Some(errors) => {
-            let stub = fallback::aggregate(&model);
-            quote::quote!(#errors #stub)
-        }
-    }
-}

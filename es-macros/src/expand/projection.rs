@@ -13,7 +13,7 @@ pub fn expand(projection: &Projection) -> TokenStream {
         quote_spanned! {ty.span()=>
             if <#ty as ::es_core::__private::Event>::is_named(__es_stored.name) {
                 let __es_event = ::es_core::__private::decode_one::<#ty>(__es_stored)?;
-                <Self as ::es_core::__private::Project<#ty>>::project(self, &__es_event, __es_context);
+                <Self as ::es_core::__private::Project<#ty>>::project(self, &__es_event, __es_stored);
                 return ::core::result::Result::Ok(true);
             }
         }
@@ -37,8 +37,7 @@ pub fn impl_projection(projection: &Projection, handles: TokenStream, dispatch: 
 
             fn project_event(
                 &mut self,
-                __es_stored: ::es_core::__private::EventRef<'_>,
-                __es_context: &::es_core::__private::EventContext<'_>,
+                __es_stored: &::es_core::__private::EventRef<'_>,
             ) -> ::core::result::Result<bool, ::es_core::__private::DecodeError> {
                 #dispatch
             }

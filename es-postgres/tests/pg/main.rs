@@ -9,7 +9,7 @@ use es_postgres::{PostgresOptions, PostgresStore};
 
 /// The server the tests use.
 pub fn url() -> String {
-    std::env::var("ES_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    es_postgres::url_from_env()
 }
 
 /// A store in a fresh schema of its own, so runs and tests never collide.
@@ -17,13 +17,13 @@ pub async fn fresh_store() -> PostgresStore {
     let schema = format!("es_test_{}", es_core::Uuid::new_v4().simple());
     match PostgresOptions::new().schema(schema).max_connections(24).connect(&url()).await {
         Ok(store) => store,
-        Err(e) => panic!(
-            "PostgreSQL is needed for these tests and is not reachable: {e}\n\
-             Start the local server with `pg_ctlcluster --skip-systemctl-redirect 15 main start`, \
-             or point ES_POSTGRES_URL at another (currently {}).",
-            es_postgres::redact(&url())
-        ),
+        Err(e) => panic!("these tests need PostgreSQL ({e})\n{}", es_postgres::how_to_start(&url())),
     }
+}
+
+/// The same store opened again, as a restarted process would.
+pub async fn reopen(store: PostgresStore) -> PostgresStore {
+    PostgresOptions::new().schema(store.schema_name()).connect(&url()).await.expect("reopen the schema")
 }
 
 /// Drops a test's schema after it passed.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use es_core::{EventStore, ExpectedVersion, NewEvent, StoredEvent};
+use es_core::{Cursor, EventStore, ExpectedVersion, NewEvent, StoredEvent};
 use sqlx::{Connection, PgConnection};
 
 use crate::{drop_store, fresh_store, url};
@@ -41,12 +41,15 @@ async fn b_waits_for_a(end_a: &str) -> (Vec<StoredEvent>, NewEvent, Option<NewEv
         tokio::spawn(async move { store.append("stream-b", ExpectedVersion::Any, vec![b]).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(store.read_all(1, 10).await.expect("read_all").is_empty(), "nothing is visible while A is open");
+    assert!(
+        store.read_all(Cursor::START, 10).await.expect("read_all").is_empty(),
+        "nothing is visible while A is open"
+    );
     assert!(!b_append.is_finished(), "B must not commit ahead of A, which holds a lower position");
 
     sqlx::query(end_a).execute(&mut conn).await.expect("end A");
     let appended_b = b_append.await.expect("task").expect("B appends once A has ended");
-    let seen = store.read_all(1, 10).await.expect("read_all");
+    let seen = store.read_all(Cursor::START, 10).await.expect("read_all");
     assert_eq!(appended_b.events[0].position, seen.last().expect("B is visible").position);
     drop_store(store).await;
     (seen, b, (end_a == "COMMIT").then_some(a))
@@ -79,7 +82,8 @@ async fn notify_wakes_a_subscriber_on_another_processs_append() {
         .await
         .expect("a second store on its own pool");
     // The subscriber reads (nothing yet), then waits on the store's signal in its own task.
-    let mut subscription = es_core::subscribe(store.clone(), 1).poll_every(Duration::from_secs(10));
+    let mut subscription =
+        es_core::subscribe(store.clone(), Cursor::START).poll_every(Duration::from_secs(10));
     let (delivered, mut deliveries) = tokio::sync::mpsc::unbounded_channel();
     let subscriber = tokio::spawn(async move {
         while let Ok(event) = subscription.next_event().await {

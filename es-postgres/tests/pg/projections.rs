@@ -120,7 +120,7 @@ async fn a_table_read_model_applies_each_event_once_across_crashes_and_restarts(
     let mut runner = TableProjectionRunner::new(store.clone(), crashing).with_batch(50);
     let crashed = runner.catch_up().await;
     assert!(crashed.is_err(), "the injected crash surfaces");
-    assert_eq!(runner.position().await.expect("position"), 100, "the crashed batch moved nothing");
+    assert_eq!(runner.cursor().await.expect("cursor").position(), 100, "the crashed batch moved nothing");
 
     // Killed in the middle of a batch (its transaction never commits), then restarted.
     let slow =
@@ -187,9 +187,9 @@ async fn a_projection_restarted_mid_catch_up_equals_a_single_run() {
         .with_batch(40);
     // The cut lands before or after that batch's checkpoint; either way it resumes from a saved one.
     assert!(
-        matches!(second.position(), 200 | 240),
+        matches!(second.cursor().position(), 200 | 240),
         "resumed at a saved checkpoint, not {}",
-        second.position()
+        second.cursor()
     );
     second.catch_up().await.expect("catch up");
     assert_eq!(second.projection(), single.projection());

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use es_core::{EventStore, ExpectedVersion, StoreError, Uuid};
+use es_core::{Cursor, EventStore, ExpectedVersion, StoreError, Uuid};
 use tokio::task::JoinSet;
 
 use super::{batch, numbered};
@@ -65,8 +65,8 @@ pub async fn concurrent_any_appends<S: EventStore>(store: S) {
     assert_eq!(stored, claimed, "the versions each append reported are where its events are");
 }
 
-/// Writers append to many streams while a reader follows `read_all` from its last position:
-/// the reader sees every committed event exactly once, in position order, skipping none.
+/// Writers append to many streams while a reader follows `read_all` from its last cursor: the
+/// reader sees every committed event exactly once, each stream's in version order, skipping none.
 pub async fn readers_never_skip<S: EventStore>(store: S) {
     const WRITERS: u64 = 8;
     const APPENDS: u64 = 40;
@@ -87,19 +87,17 @@ pub async fn readers_never_skip<S: EventStore>(store: S) {
     let reader = {
         let store = store.clone();
         tokio::spawn(async move {
-            let (mut next, mut seen) = (1, Vec::new());
+            let (mut after, mut seen) = (Cursor::START, Vec::new());
+            let mut versions = std::collections::HashMap::<String, u64>::new();
             let total = (WRITERS * APPENDS * 2) as usize;
             let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(120);
             while seen.len() < total {
-                let page = store.read_all(next, 64).await.expect("read_all");
+                let page = store.read_all(after, 64).await.expect("read_all");
                 for e in &page {
-                    assert!(
-                        e.position >= next,
-                        "read_all went back: position {} after {}",
-                        e.position,
-                        next - 1
-                    );
-                    next = e.position + 1;
+                    assert!(e.cursor > after, "read_all went back: cursor {} after {after}", e.cursor);
+                    let last = versions.insert(e.stream.clone(), e.stream_version).unwrap_or(0);
+                    assert_eq!(e.stream_version, last + 1, "`{}` read out of version order", e.stream);
+                    after = e.cursor;
                     seen.push(e.id);
                 }
                 if page.is_empty() {
@@ -124,13 +122,13 @@ pub async fn readers_never_skip<S: EventStore>(store: S) {
     assert_eq!(unique, written, "the reader must see exactly the committed events");
 }
 
-/// A subscription from position 1 sees the history, then events committed while it follows,
-/// each exactly once, in position order, with nothing lost at the switch from history to live.
+/// A subscription from the start sees the history, then events committed while it follows,
+/// each exactly once, in the global order, with nothing lost at the switch from history to live.
 pub async fn subscription_follows_without_gap<S: EventStore + Unpin>(store: S) {
     store.append("sub-history", ExpectedVersion::Any, batch(0, 30)).await.expect("append");
-    let mut subscription = es_core::subscribe(store.clone(), 1);
+    let mut subscription = es_core::subscribe(store.clone(), Cursor::START);
     let mut written: HashSet<Uuid> =
-        store.read_all(1, 100).await.expect("read_all").iter().map(|e| e.id).collect();
+        store.read_all(Cursor::START, 100).await.expect("read_all").iter().map(|e| e.id).collect();
     let mut writers = JoinSet::new();
     for w in 0..4u64 {
         let store = store.clone();
@@ -145,15 +143,15 @@ pub async fn subscription_follows_without_gap<S: EventStore + Unpin>(store: S) {
             ids
         });
     }
-    let (mut seen, mut last) = (HashSet::new(), 0);
+    let (mut seen, mut last) = (HashSet::new(), Cursor::START);
     let deadline = std::time::Duration::from_secs(60);
     while seen.len() < 110 {
         let event = tokio::time::timeout(deadline, subscription.next_event())
             .await
             .unwrap_or_else(|_| panic!("the subscription stalled after {} of 110 events", seen.len()))
             .expect("subscription");
-        assert!(event.position > last, "position {} came after {last}", event.position);
-        last = event.position;
+        assert!(event.cursor > last, "cursor {} came after {last}", event.cursor);
+        last = event.cursor;
         assert!(seen.insert(event.id), "event at position {} delivered twice", event.position);
     }
     while let Some(ids) = writers.join_next().await {

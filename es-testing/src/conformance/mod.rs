@@ -13,6 +13,7 @@
 mod appends;
 mod concurrency;
 mod reads;
+mod side_tables;
 
 pub use appends::{
     atomic_batches, expected_versions, idempotent_retries, metadata_and_time_round_trip,
@@ -22,29 +23,41 @@ pub use concurrency::{
     concurrent_any_appends, concurrent_exact_appends, readers_never_skip, subscription_follows_without_gap,
 };
 pub use reads::{
-    large_payloads, odd_stream_names, read_all_in_position_order, read_stream_from_and_limit,
+    large_payloads, odd_stream_names, read_all_in_global_order, read_stream_from_and_limit,
     visits_match_reads,
+};
+pub use side_tables::{
+    checkpoints_per_projection, side_tables_survive_reopen, snapshots_newest_wins_per_stream,
 };
 
 use es_core::{ExpectedVersion, NewEvent};
 
-/// The names of every check, in the order the macro runs them.
-pub const CHECKS: &[&str] = &[
-    "expected_versions",
-    "versions_start_at_one_without_gaps",
-    "atomic_batches",
-    "idempotent_retries",
-    "metadata_and_time_round_trip",
-    "read_stream_from_and_limit",
-    "read_all_in_position_order",
-    "large_payloads",
-    "odd_stream_names",
-    "visits_match_reads",
-    "concurrent_exact_appends",
-    "concurrent_any_appends",
-    "readers_never_skip",
-    "subscription_follows_without_gap",
-];
+/// Calls `$callback!` with the names of every check: the one list of them. Checks in `store`
+/// take the store; checks in `reopen` also take the macro's `reopen` function.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_checks {
+    ($callback:path { $($args:tt)* }) => {
+        $callback! { $($args)*
+            store: [
+                expected_versions versions_start_at_one_without_gaps atomic_batches idempotent_retries
+                metadata_and_time_round_trip read_stream_from_and_limit read_all_in_global_order
+                large_payloads odd_stream_names visits_match_reads concurrent_exact_appends
+                concurrent_any_appends readers_never_skip subscription_follows_without_gap
+                snapshots_newest_wins_per_stream checkpoints_per_projection
+            ]
+            reopen: [ side_tables_survive_reopen ]
+        }
+    };
+}
+
+macro_rules! check_names {
+    (store: [$($check:ident)*] reopen: [$($reopen:ident)*]) => {
+        /// The names of every check, in the order the macro runs them.
+        pub const CHECKS: &[&str] = &[$(stringify!($check),)* $(stringify!($reopen),)*];
+    };
+}
+__conformance_checks!(check_names {});
 
 /// A small raw event numbered `n`, as the checks write them.
 pub fn numbered(n: u64) -> NewEvent {
@@ -64,20 +77,22 @@ fn show(e: ExpectedVersion) -> String {
 /// Generates one `#[tokio::test]` per conformance check for a store.
 ///
 /// `$fresh` is an expression (it may `.await`) that gives a fresh, empty store each time it is
-/// evaluated. An optional `teardown = |store| async { .. }` runs after a check passed.
+/// evaluated. The store must keep snapshots and checkpoints too ([`es_core::SnapshotStore`],
+/// [`es_core::CheckpointStore`]). Optional, in this order:
+/// - `reopen = |store| async move { .. }` opens the same store again, as a restarted process
+///   would (default: a clone, right for stores in memory);
+/// - `teardown = |store| async { .. }` runs after a check passed.
 #[macro_export]
 macro_rules! store_conformance {
-    ($fresh:expr $(,)?) => {
-        $crate::store_conformance!($fresh, teardown = |_store| async {});
+    ($fresh:expr $(, reopen = $reopen:expr)? $(, teardown = $teardown:expr)? $(,)?) => {
+        $crate::__conformance_checks!($crate::store_conformance {
+            @tests ($fresh)
+            ($crate::__or!($($reopen)? ; |store| async move { store }))
+            ($crate::__or!($($teardown)? ; |_store| async {}))
+        });
     };
-    ($fresh:expr, teardown = $teardown:expr $(,)?) => {
-        $crate::store_conformance!(@checks ($fresh) ($teardown)
-            expected_versions versions_start_at_one_without_gaps atomic_batches idempotent_retries
-            metadata_and_time_round_trip read_stream_from_and_limit read_all_in_position_order
-            large_payloads odd_stream_names visits_match_reads concurrent_exact_appends concurrent_any_appends
-            readers_never_skip subscription_follows_without_gap);
-    };
-    (@checks ($fresh:expr) ($teardown:expr) $($check:ident)*) => {
+    (@tests ($fresh:expr) ($reopen:expr) ($teardown:expr)
+        store: [$($check:ident)*] reopen: [$($reopen_check:ident)*]) => {
         $(
             #[$crate::__private::tokio::test(
                 flavor = "multi_thread",
@@ -90,5 +105,29 @@ macro_rules! store_conformance {
                 ($teardown)(store).await;
             }
         )*
+        $(
+            #[$crate::__private::tokio::test(
+                flavor = "multi_thread",
+                worker_threads = 4,
+                crate = "es_testing::__private::tokio"
+            )]
+            async fn $reopen_check() {
+                let store = $fresh;
+                $crate::conformance::$reopen_check(::core::clone::Clone::clone(&store), $reopen).await;
+                ($teardown)(store).await;
+            }
+        )*
+    };
+}
+
+/// The given expression, or the default after `;`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __or {
+    (; $default:expr) => {
+        $default
+    };
+    ($given:expr ; $default:expr) => {
+        $given
     };
 }

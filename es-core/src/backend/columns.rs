@@ -1,0 +1,176 @@
+//! Rows as plain data: a store reads its columns into these structs (the only part that knows
+//! its driver) and gets records back, converted and checked the same way in every store.
+
+use crate::backend::{from_micros, metadata_from_json, to_u32, to_u64};
+use crate::checkpoint::Checkpoint;
+use crate::cursor::Cursor;
+use crate::error::StoreError;
+use crate::record::{AppendedEvent, EventRef};
+use crate::snapshot::Snapshot;
+
+/// An event row, columns as read.
+#[derive(Debug, Clone, Copy)]
+pub struct EventColumns<'a> {
+    /// `position`.
+    pub position: i64,
+    /// The commit number that orders the row before its position (0 where the position alone
+    /// orders rows).
+    pub commit: i64,
+    /// `stream`.
+    pub stream: &'a str,
+    /// `stream_version`.
+    pub stream_version: i64,
+    /// `event_id`.
+    pub id: uuid::Uuid,
+    /// `name`.
+    pub name: &'a str,
+    /// `schema_version`.
+    pub schema_version: i64,
+    /// `payload`, JSON text.
+    pub payload: &'a str,
+    /// `metadata`, JSON text.
+    pub metadata: &'a str,
+    /// `recorded_at`, microseconds since the Unix epoch.
+    pub recorded_us: i64,
+}
+
+impl EventColumns<'_> {
+    /// Lends the row to `visit` as an [`EventRef`]; a column that does not decode is a corrupt
+    /// row naming its position.
+    pub fn lend<R>(
+        &self,
+        backend: &'static str,
+        visit: impl FnOnce(EventRef<'_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let position = to_u64(backend, 0, "position", self.position)?;
+        let commit = to_u64(backend, position, "commit", self.commit)?;
+        let metadata = metadata_from_json(backend, position, self.metadata)?;
+        visit(EventRef {
+            id: self.id,
+            stream: self.stream,
+            stream_version: to_u64(backend, position, "stream_version", self.stream_version)?,
+            position,
+            cursor: Cursor::in_commit(commit, position),
+            name: self.name,
+            schema_version: to_u32(backend, position, "schema_version", self.schema_version)?,
+            payload: self.payload,
+            metadata: &metadata,
+            recorded_at: from_micros(self.recorded_us),
+        })
+    }
+}
+
+/// Where an appended (or already stored) event landed, columns as read.
+#[derive(Debug, Clone, Copy)]
+pub struct AppendedColumns {
+    /// `event_id`.
+    pub id: uuid::Uuid,
+    /// `stream_version`.
+    pub stream_version: i64,
+    /// `position`.
+    pub position: i64,
+    /// `recorded_at`, microseconds since the Unix epoch.
+    pub recorded_us: i64,
+}
+
+impl AppendedColumns {
+    /// The record, checked.
+    pub fn decode(&self, backend: &'static str) -> Result<AppendedEvent, StoreError> {
+        let position = to_u64(backend, 0, "position", self.position)?;
+        Ok(AppendedEvent {
+            id: self.id,
+            stream_version: to_u64(backend, position, "stream_version", self.stream_version)?,
+            position,
+            recorded_at: from_micros(self.recorded_us),
+        })
+    }
+}
+
+/// A snapshot row, columns as read.
+#[derive(Debug, Clone)]
+pub struct SnapshotColumns {
+    /// `stream_version`.
+    pub stream_version: i64,
+    /// `schema_version`.
+    pub schema_version: i64,
+    /// `state`, JSON text.
+    pub state: String,
+    /// `taken_at`, microseconds since the Unix epoch.
+    pub taken_us: i64,
+}
+
+impl SnapshotColumns {
+    /// The snapshot of `stream`; a state that does not parse is a [`StoreError::State`].
+    pub fn decode(self, backend: &'static str, stream: &str) -> Result<Snapshot, StoreError> {
+        let state_error = |source| StoreError::State { owner: stream.to_owned(), source };
+        Ok(Snapshot {
+            stream_version: to_u64(backend, 0, "snapshot stream_version", self.stream_version)?,
+            schema_version: to_u32(backend, 0, "snapshot schema_version", self.schema_version)?,
+            state: serde_json::value::RawValue::from_string(self.state).map_err(state_error)?,
+            taken_at: from_micros(self.taken_us),
+        })
+    }
+}
+
+/// A checkpoint row, columns as read.
+#[derive(Debug, Clone)]
+pub struct CheckpointColumns {
+    /// The cursor's commit number (0 where the position alone orders rows).
+    pub commit: i64,
+    /// The cursor's position.
+    pub position: i64,
+    /// `state`, JSON text, when the runner keeps it.
+    pub state: Option<String>,
+    /// `saved_at`, microseconds since the Unix epoch.
+    pub saved_us: i64,
+}
+
+impl CheckpointColumns {
+    /// The checkpoint of `projection`; a state that does not parse is a [`StoreError::State`].
+    pub fn decode(self, backend: &'static str, projection: &str) -> Result<Checkpoint, StoreError> {
+        let state_error = |source| StoreError::State { owner: projection.to_owned(), source };
+        let position = to_u64(backend, 0, "checkpoint position", self.position)?;
+        Ok(Checkpoint {
+            cursor: Cursor::in_commit(to_u64(backend, 0, "checkpoint commit", self.commit)?, position),
+            state: self
+                .state
+                .map(serde_json::value::RawValue::from_string)
+                .transpose()
+                .map_err(state_error)?,
+            saved_at: from_micros(self.saved_us),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(metadata: &str, schema_version: i64) -> EventColumns<'_> {
+        EventColumns {
+            position: 3,
+            commit: 0,
+            stream: "s",
+            stream_version: 1,
+            id: uuid::Uuid::nil(),
+            name: "E",
+            schema_version,
+            payload: "{}",
+            metadata,
+            recorded_us: 0,
+        }
+    }
+
+    #[test]
+    fn rows_lend_records_and_bad_columns_are_corrupt_rows() -> Result<(), StoreError> {
+        let cursor = row("{}", 1).lend("t", |e| Ok(e.cursor))?;
+        assert_eq!(cursor, Cursor::at(3));
+        for bad in [row("[", 1), row("{}", -1)] {
+            let err = bad.lend("t", |_| Ok(())).unwrap_err();
+            assert!(matches!(err, StoreError::CorruptRow { position: 3, .. }), "{err}");
+        }
+        let state = CheckpointColumns { commit: 0, position: 1, state: Some("{".into()), saved_us: 0 };
+        assert!(matches!(state.decode("t", "p"), Err(StoreError::State { .. })));
+        Ok(())
+    }
+}

@@ -1,0 +1,53 @@
+//! The pipeline of each derive: parse the input into a model (collecting every error), check
+//! the rules that span several items, then expand the model, or emit the errors with stub impls.
+
+use proc_macro2::TokenStream;
+use syn::DeriveInput;
+
+use crate::ast;
+use crate::check;
+use crate::ctxt::Ctxt;
+use crate::expand::{aggregate, event, projection};
+use crate::fallback;
+
+/// Expands `#[derive(Event)]`.
+pub fn event(input: &DeriveInput) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let model = ast::Event::from_syn(&mut cx, input);
+    check::event(&mut cx, &model);
+    match cx.into_compile_errors() {
+        None => event::expand(&model),
+        Some(errors) => {
+            let stub = fallback::event(input);
+            quote::quote!(#errors #stub)
+        }
+    }
+}
+
+/// Expands `#[derive(Projection)]`.
+pub fn projection(input: &DeriveInput) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let model = ast::Projection::from_syn(&mut cx, input);
+    check::projection(&mut cx, &model);
+    match cx.into_compile_errors() {
+        None => projection::expand(&model),
+        Some(errors) => {
+            let stub = fallback::projection(&model);
+            quote::quote!(#errors #stub)
+        }
+    }
+}
+
+/// Expands `#[derive(Aggregate)]`.
+pub fn aggregate(input: &DeriveInput) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let model = ast::Aggregate::from_syn(&mut cx, input);
+    check::aggregate(&mut cx, &model);
+    match cx.into_compile_errors() {
+        None => aggregate::expand(&model),
+        Some(errors) => {
+            let stub = fallback::aggregate(&model);
+            quote::quote!(#errors #stub)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Snapshots and checkpoints: the newest snapshot per stream wins, checkpoints are kept per
+//! projection with their state, and both survive reopening the store.
+
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use es_core::{Checkpoint, CheckpointStore, Cursor, Snapshot, SnapshotStore};
+use serde_json::value::RawValue;
+
+fn state(text: &str) -> Box<RawValue> {
+    RawValue::from_string(text.to_owned()).expect("test states are JSON")
+}
+
+/// A time the stores keep exactly (whole microseconds).
+fn at(micros: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_000 + micros)
+}
+
+fn snapshot(version: u64, text: &str) -> Snapshot {
+    Snapshot { stream_version: version, schema_version: 1, state: state(text), taken_at: at(version) }
+}
+
+/// A snapshot of a later version replaces an earlier one; an older one never replaces a newer;
+/// each stream keeps its own; a stream without one reads `None`.
+pub async fn snapshots_newest_wins_per_stream<S: SnapshotStore>(store: S) {
+    assert!(store.load_snapshot("snap-a").await.expect("load").is_none(), "no snapshot yet");
+    store.save_snapshot("snap-a", snapshot(10, r#"{"n":10}"#)).await.expect("save");
+    store.save_snapshot("snap-a", snapshot(5, r#"{"n":5}"#)).await.expect("save an older one");
+    assert_eq!(store.load_snapshot("snap-a").await.expect("load"), Some(snapshot(10, r#"{"n":10}"#)));
+    store.save_snapshot("snap-a", snapshot(20, r#"{"n":20}"#)).await.expect("save");
+    store.save_snapshot("snap-b", snapshot(3, r#"{"n":3}"#)).await.expect("save");
+    assert_eq!(store.load_snapshot("snap-a").await.expect("load"), Some(snapshot(20, r#"{"n":20}"#)));
+    assert_eq!(store.load_snapshot("snap-b").await.expect("load"), Some(snapshot(3, r#"{"n":3}"#)));
+}
+
+/// A checkpoint is replaced whole (cursor and state together), kept per projection, and gone
+/// once deleted.
+pub async fn checkpoints_per_projection<S: CheckpointStore>(store: S) {
+    assert!(store.load_checkpoint("proj-a").await.expect("load").is_none(), "no checkpoint yet");
+    let first = Checkpoint { cursor: Cursor::at(7), state: Some(state(r#"{"seen":7}"#)), saved_at: at(1) };
+    store.save_checkpoint("proj-a", first).await.expect("save");
+    let second = Checkpoint { cursor: Cursor::at(9), state: None, saved_at: at(2) };
+    store.save_checkpoint("proj-a", second).await.expect("save");
+    let other = Checkpoint { cursor: Cursor::at(3), state: Some(state("[1,2]")), saved_at: at(3) };
+    store.save_checkpoint("proj-b", other).await.expect("save");
+    let a = store.load_checkpoint("proj-a").await.expect("load").expect("proj-a is kept");
+    assert_eq!((a.cursor, a.state.is_none(), a.saved_at), (Cursor::at(9), true, at(2)), "replaced whole");
+    let b = store.load_checkpoint("proj-b").await.expect("load").expect("proj-b is kept");
+    assert_eq!((b.cursor, b.state.as_ref().map(|s| s.get())), (Cursor::at(3), Some("[1,2]")));
+    store.delete_checkpoint("proj-a").await.expect("delete");
+    assert!(store.load_checkpoint("proj-a").await.expect("load").is_none(), "deleted");
+    assert!(store.load_checkpoint("proj-b").await.expect("load").is_some(), "the other stays");
+}
+
+/// What was saved reads back the same from the store opened again (`reopen`), as after a
+/// restart of the process.
+pub async fn side_tables_survive_reopen<S, R, F>(store: S, reopen: R)
+where
+    S: SnapshotStore + CheckpointStore,
+    R: FnOnce(S) -> F,
+    F: Future<Output = S>,
+{
+    store.save_snapshot("keep", snapshot(4, r#"{"kept":true}"#)).await.expect("save");
+    let checkpoint = Checkpoint { cursor: Cursor::at(4), state: Some(state("{}")), saved_at: at(4) };
+    store.save_checkpoint("keep", checkpoint).await.expect("save");
+    let store = reopen(store).await;
+    assert_eq!(store.load_snapshot("keep").await.expect("load"), Some(snapshot(4, r#"{"kept":true}"#)));
+    let kept = store.load_checkpoint("keep").await.expect("load").expect("the checkpoint survives");
+    assert_eq!((kept.cursor, kept.saved_at), (Cursor::at(4), at(4)));
+}
