@@ -9,7 +9,11 @@ use crate::upcast::Upcasters;
 
 /// A domain event: a plain struct with a stable stored name and a schema version.
 ///
-/// Derive it with `#[derive(Event)]`; the name defaults to the type's name and the version to 1:
+/// Derive it with `#[derive(Event)]`; the name defaults to the type's name and the version to 1.
+/// Six derives make an event: `Event, Serialize, Deserialize` (stores keep events as JSON),
+/// and `Debug, Clone, PartialEq`, which the event enum of `#[derive(Aggregate)]` derives
+/// (`Debug` for errors and test reports, `Clone` so `execute` can return what it recorded,
+/// `PartialEq` for given / when / then):
 ///
 /// ```
 /// use es_core::Event;

@@ -127,7 +127,7 @@ pub use uuid::Uuid;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::aggregate::{Aggregate, Apply};
-    pub use crate::derive_support::{decode_one, str_eq, upcast_names_match};
+    pub use crate::derive_support::{decode_one, earlier_same_name, upcast_names_match, ConstMessage};
     pub use crate::error::{DecodeError, DecodeFailure, EncodeError};
     pub use crate::event::{decode_current, Event, EventEnum};
     pub use crate::projection::{Project, Projection};

@@ -20,6 +20,14 @@ mod expand;
 mod fallback;
 
 /// Derives `es_core::Event`: a stable name, a schema version and the upcast chain.
+///
+/// An event also derives `Serialize, Deserialize` (stores keep it as JSON) and, to be listed in
+/// `#[aggregate(events(..))]`, `Debug, Clone, PartialEq`, which the generated event enum
+/// derives: `Debug` for error messages and test reports, `Clone` so that `execute` returns the
+/// events it recorded, `PartialEq` so that given / when / then can compare them.
+///
+/// `#[event(name = "..", version = N, upcast_from = Older, renamed_from = "..")]`, every key
+/// optional: the name defaults to the type's, the version to 1.
 #[proc_macro_derive(Event, attributes(event))]
 pub fn derive_event(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

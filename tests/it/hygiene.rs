@@ -82,3 +82,55 @@ fn derives_work_with_prelude_names_shadowed() {
     Aggregate::apply(&mut p, &PingerEvent::Pinged(Pinged { n: 2 }));
     assert_eq!(p.count, 2);
 }
+
+/// Raw identifiers: `r#type` is stored as "type", and its aggregate's enum is `typeEvent`.
+mod raw_identifiers {
+    use es_core::{Aggregate, Apply, Event};
+
+    #[derive(Event, serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+    pub struct r#type {
+        pub n: u32,
+    }
+
+    #[derive(Aggregate, Default)]
+    #[aggregate(events(r#type), error = std::convert::Infallible)]
+    pub struct r#match {
+        pub total: u32,
+    }
+
+    impl Apply<r#type> for r#match {
+        fn apply(&mut self, e: &r#type) {
+            self.total += e.n;
+        }
+    }
+
+    #[test]
+    fn are_named_without_their_prefix() {
+        assert_eq!(<r#type as Event>::NAME, "type");
+        assert_eq!(<r#match as Aggregate>::NAME, "match");
+        let mut m = r#match::default();
+        Aggregate::apply(&mut m, &matchEvent::r#type(r#type { n: 2 }));
+        assert_eq!(m.total, 2);
+    }
+}
+
+/// Attribute values passed through `macro_rules!` arrive wrapped in invisible groups; the
+/// derives see through them.
+mod through_macro_rules {
+    use es_core::Event;
+
+    macro_rules! versioned_event {
+        ($name:literal, $version:literal, $ty:ident) => {
+            #[derive(Event, serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+            #[event(name = $name, version = $version)]
+            pub struct $ty;
+        };
+    }
+
+    versioned_event!("Renamed", 3, Declared);
+
+    #[test]
+    fn literals_are_accepted() {
+        assert_eq!((<Declared as Event>::NAME, <Declared as Event>::VERSION), ("Renamed", 3));
+    }
+}

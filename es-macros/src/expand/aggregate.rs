@@ -135,30 +135,39 @@ pub fn aggregate_impl(agg: &Aggregate, events: &[syn::Path], arms: Vec<TokenStre
 }
 
 /// A compile-time check that no two listed events share a stored name (which would make decoding
-/// ambiguous), reported at the later of the two in the list.
+/// ambiguous), reported at the later of the two in the list with both names and versions. The
+/// names are listed once; each event's check scans the ones before it, so the generated code
+/// grows linearly with the list.
 fn names_distinct(agg: &Aggregate, events: &[syn::Path]) -> TokenStream {
-    let mut checks = Vec::new();
-    for (i, later) in events.iter().enumerate() {
-        for earlier in &events[..i] {
-            let message = format!(
-                "events `{}` and `{}` of aggregate `{}` have the same #[event(name = ...)]: give each a distinct name",
-                quote!(#earlier).to_string().replace(' ', ""),
-                quote!(#later).to_string().replace(' ', ""),
-                agg.original.ident,
-            );
-            checks.push(quote_spanned! {later.span()=>
-                ::core::assert!(
-                    !::es_core::__private::str_eq(
-                        <#earlier as ::es_core::__private::Event>::NAME,
-                        <#later as ::es_core::__private::Event>::NAME,
-                    ),
-                    #message
-                );
-            });
-        }
-    }
-    if checks.is_empty() {
+    if events.len() < 2 {
         return TokenStream::new();
     }
-    quote!(const _: () = { #(#checks)* };)
+    let event = quote!(::es_core::__private::Event);
+    let names = events.iter().map(|ty| quote!(<#ty as #event>::NAME));
+    let versions = events.iter().map(|ty| quote!(<#ty as #event>::VERSION));
+    let types = events.iter().map(|ty| quote!(#ty).to_string().replace(' ', ""));
+    let aggregate = agg.original.ident.to_string();
+    let checks = events.iter().enumerate().skip(1).map(|(k, later)| {
+        quote_spanned! {later.span()=>
+            const _: () = if let ::core::option::Option::Some(__es_i) =
+                ::es_core::__private::earlier_same_name(__ES_NAMES, #k)
+            {
+                ::core::panic!("{}", ::es_core::__private::ConstMessage::new()
+                    .str("events `").str(__ES_TYPES[__es_i]).str("` (version ").num(__ES_VERSIONS[__es_i])
+                    .str(") and `").str(__ES_TYPES[#k]).str("` (version ").num(__ES_VERSIONS[#k])
+                    .str(") of aggregate `").str(#aggregate).str("` are both stored as \"")
+                    .str(__ES_NAMES[#k])
+                    .str("\": give each a distinct #[event(name = ...)], or list only the current version")
+                    .as_str());
+            };
+        }
+    });
+    quote! {
+        const _: () = {
+            const __ES_NAMES: &[&str] = &[#(#names),*];
+            const __ES_VERSIONS: &[u32] = &[#(#versions),*];
+            const __ES_TYPES: &[&str] = &[#(#types),*];
+            #(#checks)*
+        };
+    }
 }

@@ -32,31 +32,7 @@ pub fn expand(event: &Event) -> TokenStream {
         .upcast_from
         .as_ref()
         .filter(|_| input.generics.params.is_empty())
-        .map(|prev| {
-            let prev_str = quote!(#prev).to_string().replace(' ', "");
-            let older = format!(
-                "#[event(upcast_from = {prev_str})]: `{prev_str}` must have a lower version than `{ident}`"
-            );
-            let same = format!(
-                "#[event(upcast_from = {prev_str})]: `{prev_str}` must have the same event name as `{ident}` (or one of its #[event(renamed_from = ...)])"
-            );
-            quote_spanned! {prev.span()=>
-                const _: () = {
-                    ::core::assert!(
-                        <#prev as ::es_core::__private::Event>::VERSION < <#ident as ::es_core::__private::Event>::VERSION,
-                        #older
-                    );
-                    ::core::assert!(
-                        ::es_core::__private::upcast_names_match(
-                            <#prev as ::es_core::__private::Event>::NAME,
-                            <#ident as ::es_core::__private::Event>::NAME,
-                            <#ident as ::es_core::__private::Event>::RENAMED_FROM,
-                        ),
-                        #same
-                    );
-                };
-            }
-        });
+        .map(|prev| chain_checks(prev, ident));
 
     // Generic events cannot be registered: there is no one type to name.
     let registration = input.generics.params.is_empty().then(|| {
@@ -100,5 +76,40 @@ pub fn expand(event: &Event) -> TokenStream {
             }
         }
         #chain_checks
+    }
+}
+
+/// Compile-time checks that `upcast_from = Prev` names an older version of the same event,
+/// reported at `Prev` with both events' stored names and versions.
+fn chain_checks(prev: &syn::Path, ident: &syn::Ident) -> TokenStream {
+    let prev_str = quote!(#prev).to_string().replace(' ', "");
+    let ident_str = ident.to_string();
+    let event = quote!(::es_core::__private::Event);
+    // "`Prev` ("Name" version 3) ... `Ident` ("Name" version 2)"
+    let describe = quote! {
+        .str("`").str(#prev_str).str("` (\"").str(<#prev as #event>::NAME).str("\" version ")
+        .num(<#prev as #event>::VERSION)
+    };
+    let describe_self = quote! {
+        .str("`").str(#ident_str).str("` (\"").str(<#ident as #event>::NAME).str("\" version ")
+        .num(<#ident as #event>::VERSION)
+    };
+    let head = format!("#[event(upcast_from = {prev_str})]: ");
+    quote_spanned! {prev.span()=>
+        const _: () = if <#prev as #event>::VERSION >= <#ident as #event>::VERSION {
+            ::core::panic!("{}", ::es_core::__private::ConstMessage::new().str(#head)
+                #describe .str(") must have a lower version than ") #describe_self .str(")")
+                .as_str());
+        };
+        const _: () = if !::es_core::__private::upcast_names_match(
+            <#prev as #event>::NAME,
+            <#ident as #event>::NAME,
+            <#ident as #event>::RENAMED_FROM,
+        ) {
+            ::core::panic!("{}", ::es_core::__private::ConstMessage::new().str(#head)
+                #describe .str(") must have the same event name as ") #describe_self
+                .str("), or one of its #[event(renamed_from = ...)]")
+                .as_str());
+        };
     }
 }
