@@ -15,6 +15,7 @@ mod domain {
     pub use crate::bank::*;
 }
 mod catch_up;
+mod compile;
 mod measure;
 mod memory;
 mod raw;
@@ -35,6 +36,7 @@ const WORKLOADS: &[Workload] = &[
     ("W7 rehydrate_sqlite", sql::rehydrate_sqlite),
     ("W8 upcast_decode", upcast::run),
     ("W9 catch_up_pg", catch_up::run),
+    ("W10 compile_50_events", compile::run),
 ];
 
 fn main() {
