@@ -115,7 +115,7 @@ pub use retry::RetryPolicy;
 pub use runner::ProjectionRunner;
 pub use signal::{AppendSignal, AppendWatch, WeakAppendSignal};
 pub use snapshot::{Snapshot, SnapshotStore};
-pub use store::EventStore;
+pub use store::{EventStore, Lend};
 pub use subscription::{subscribe, Subscription};
 
 /// The derives, beside the traits of the same name (as `serde::Serialize` is both).

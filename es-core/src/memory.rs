@@ -16,7 +16,7 @@ use crate::metadata::Metadata;
 use crate::record::{Appended, AppendedEvent, EventRef, NewEvent};
 use crate::signal::{AppendSignal, AppendWatch};
 use crate::snapshot::{Snapshot, SnapshotStore};
-use crate::store::EventStore;
+use crate::store::{EventStore, Lend};
 use crate::time::now_micros;
 
 /// An in-memory event store: thread-safe, cheap to clone (clones share the events), gap-free
@@ -239,11 +239,13 @@ impl EventStore for MemoryStore {
         stream: &str,
         from: u64,
         limit: usize,
+        _: Lend,
         mut visit: F,
     ) -> Result<usize, StoreError>
     where
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
+        // Everything is at hand: every field is lent, whatever was asked.
         let log = self.read();
         let slots = log.stream_slots(stream, from, limit);
         for &i in slots {

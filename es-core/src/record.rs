@@ -11,7 +11,8 @@ use crate::metadata::Metadata;
 
 /// A stored event lent by a store while it visits its rows: every field of a [`StoredEvent`],
 /// borrowed. The one record that stores lend, that projections see as their context and that
-/// decoding reads.
+/// decoding reads. (A stream visit with [`Lend::ForDecoding`](crate::Lend::ForDecoding) leaves
+/// `id`, `metadata` and `recorded_at` empty.)
 #[derive(Debug, Clone, Copy)]
 pub struct EventRef<'a> {
     /// The event's id.

@@ -8,14 +8,15 @@ use std::time::Duration;
 use es_core::backend::{to_i64, to_u64};
 use es_core::idempotency;
 use es_core::{
-    AppendSignal, AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError,
+    AppendSignal, AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, Lend, NewEvent,
+    StoreError,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqlitePool};
 
 use crate::append::append_in;
 use crate::error::{backend_error, BACKEND};
-use crate::rows::{lend_row, EVENT_COLUMNS};
+use crate::rows::{lend_row, CONTEXT_COLUMNS, DECODE_COLUMNS};
 use crate::schema;
 
 /// An event store in one SQLite file: embedded, durable, zero set-up.
@@ -128,20 +129,26 @@ impl SqliteStore {
 
 /// The queries, with the event columns written in once.
 struct Queries {
-    visit_stream: String,
+    /// Of one stream: for decoding, and whole.
+    visit_stream: [String; 2],
     visit_all: String,
 }
 
 fn queries() -> &'static Queries {
     static QUERIES: std::sync::OnceLock<Queries> = std::sync::OnceLock::new();
-    QUERIES.get_or_init(|| Queries {
-        visit_stream: format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE stream = ?1 AND stream_version >= ?2
-             ORDER BY stream_version LIMIT ?3"
-        ),
-        visit_all: format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE position > ?1 ORDER BY position LIMIT ?2"
-        ),
+    QUERIES.get_or_init(|| {
+        let of_stream =
+            "FROM events WHERE stream = ?1 AND stream_version >= ?2 ORDER BY stream_version LIMIT ?3";
+        Queries {
+            visit_stream: [
+                format!("SELECT {DECODE_COLUMNS} {of_stream}"),
+                format!("SELECT {DECODE_COLUMNS}, {CONTEXT_COLUMNS} {of_stream}"),
+            ],
+            visit_all: format!(
+                "SELECT {DECODE_COLUMNS}, {CONTEXT_COLUMNS}, stream FROM events
+                 WHERE position > ?1 ORDER BY position LIMIT ?2"
+            ),
+        }
     })
 }
 
@@ -170,6 +177,7 @@ impl EventStore for SqliteStore {
         stream: &str,
         from: u64,
         limit: usize,
+        lend: Lend,
         mut visit: F,
     ) -> Result<usize, StoreError>
     where
@@ -177,7 +185,7 @@ impl EventStore for SqliteStore {
     {
         // The rows are lent to `visit`: no owned copy of any event is made. (They are fetched
         // together: sqlx's SQLite worker hands rows over one wake-up at a time when streamed.)
-        let rows = sqlx::query(&queries().visit_stream)
+        let rows = sqlx::query(&queries().visit_stream[usize::from(lend == Lend::All)])
             .bind(stream)
             .bind(to_i64(from))
             .bind(to_i64(limit as u64))
@@ -185,7 +193,7 @@ impl EventStore for SqliteStore {
             .await
             .map_err(backend_error)?;
         for row in &rows {
-            lend_row(row, &mut visit)?;
+            lend_row(row, Some(stream), lend, &mut visit)?;
         }
         Ok(rows.len())
     }
@@ -202,7 +210,7 @@ impl EventStore for SqliteStore {
             .await
             .map_err(backend_error)?;
         for row in &rows {
-            lend_row(row, &mut visit)?;
+            lend_row(row, None, Lend::All, &mut visit)?;
         }
         Ok(rows.len())
     }

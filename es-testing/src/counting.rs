@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use es_core::{
-    AppendWatch, Appended, Checkpoint, CheckpointStore, Cursor, EventRef, EventStore, ExpectedVersion,
+    AppendWatch, Appended, Checkpoint, CheckpointStore, Cursor, EventRef, EventStore, ExpectedVersion, Lend,
     NewEvent, Snapshot, SnapshotStore, StoreError,
 };
 
@@ -68,12 +68,13 @@ impl<S: EventStore> EventStore for CountingStore<S> {
         stream: &str,
         from: u64,
         limit: usize,
+        lend: Lend,
         visit: F,
     ) -> Result<usize, StoreError>
     where
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
-        let n = self.inner.visit_stream(stream, from, limit, visit).await?;
+        let n = self.inner.visit_stream(stream, from, limit, lend, visit).await?;
         self.read.fetch_add(n, Ordering::Relaxed);
         Ok(n)
     }

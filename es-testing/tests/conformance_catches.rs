@@ -1,7 +1,8 @@
 //! The conformance suite can fail: stores that break a rule are caught by the check for it.
 
 use es_core::{
-    AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, MemoryStore, NewEvent, StoreError,
+    AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, Lend, MemoryStore, NewEvent,
+    StoreError,
 };
 
 /// Ignores the expected version: a lost-update bug.
@@ -24,12 +25,13 @@ macro_rules! delegate {
             s: &str,
             from: u64,
             limit: usize,
+            lend: Lend,
             visit: F,
         ) -> Result<usize, StoreError>
         where
             F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
         {
-            self.0.visit_stream(s, from, limit, visit).await
+            self.0.visit_stream(s, from, limit, lend, visit).await
         }
     };
     (visit_all) => {

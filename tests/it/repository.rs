@@ -1,7 +1,7 @@
 //! `Repository`: load, decide, append, retry on conflict, metadata.
 
 use es_core::{
-    AppendWatch, Appended, CommandError, Cursor, EventRef, EventStore, ExpectedVersion, MemoryStore,
+    AppendWatch, Appended, CommandError, Cursor, EventRef, EventStore, ExpectedVersion, Lend, MemoryStore,
     Metadata, NewEvent, Repository, StoreError,
 };
 
@@ -112,12 +112,13 @@ impl EventStore for AlwaysOvertaken {
         stream: &str,
         from: u64,
         limit: usize,
+        lend: Lend,
         visit: F,
     ) -> Result<usize, StoreError>
     where
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
-        self.0.visit_stream(stream, from, limit, visit).await
+        self.0.visit_stream(stream, from, limit, lend, visit).await
     }
     async fn visit_all<F>(&self, after: Cursor, limit: usize, visit: F) -> Result<usize, StoreError>
     where

@@ -1,10 +1,13 @@
 //! Rows as plain data: a store reads its columns into these structs (the only part that knows
 //! its driver) and gets records back, converted and checked the same way in every store.
 
+use std::time::UNIX_EPOCH;
+
 use crate::backend::{from_micros, metadata_from_json, to_u32, to_u64};
 use crate::checkpoint::Checkpoint;
 use crate::cursor::Cursor;
 use crate::error::StoreError;
+use crate::metadata::Metadata;
 use crate::record::{AppendedEvent, EventRef};
 use crate::snapshot::Snapshot;
 
@@ -20,14 +23,21 @@ pub struct EventColumns<'a> {
     pub stream: &'a str,
     /// `stream_version`.
     pub stream_version: i64,
-    /// `event_id`.
-    pub id: uuid::Uuid,
     /// `name`.
     pub name: &'a str,
     /// `schema_version`.
     pub schema_version: i64,
     /// `payload`, JSON text.
     pub payload: &'a str,
+    /// The id, metadata and time; `None` for a row read with [`Lend::ForDecoding`](crate::Lend::ForDecoding).
+    pub context: Option<ContextColumns<'a>>,
+}
+
+/// The columns decoding does not need.
+#[derive(Debug, Clone, Copy)]
+pub struct ContextColumns<'a> {
+    /// `event_id`.
+    pub id: uuid::Uuid,
     /// `metadata`, JSON text.
     pub metadata: &'a str,
     /// `recorded_at`, microseconds since the Unix epoch.
@@ -44,9 +54,12 @@ impl EventColumns<'_> {
     ) -> Result<R, StoreError> {
         let position = to_u64(backend, 0, "position", self.position)?;
         let commit = to_u64(backend, position, "commit", self.commit)?;
-        let metadata = metadata_from_json(backend, position, self.metadata)?;
+        let (id, metadata, recorded_at) = match &self.context {
+            Some(c) => (c.id, metadata_from_json(backend, position, c.metadata)?, from_micros(c.recorded_us)),
+            None => (uuid::Uuid::nil(), Metadata::default(), UNIX_EPOCH),
+        };
         visit(EventRef {
-            id: self.id,
+            id,
             stream: self.stream,
             stream_version: to_u64(backend, position, "stream_version", self.stream_version)?,
             position,
@@ -55,7 +68,7 @@ impl EventColumns<'_> {
             schema_version: to_u32(backend, position, "schema_version", self.schema_version)?,
             payload: self.payload,
             metadata: &metadata,
-            recorded_at: from_micros(self.recorded_us),
+            recorded_at,
         })
     }
 }
@@ -147,17 +160,16 @@ mod tests {
     use super::*;
 
     fn row(metadata: &str, schema_version: i64) -> EventColumns<'_> {
+        let context = ContextColumns { id: uuid::Uuid::nil(), metadata, recorded_us: 0 };
         EventColumns {
             position: 3,
             commit: 0,
             stream: "s",
             stream_version: 1,
-            id: uuid::Uuid::nil(),
             name: "E",
             schema_version,
             payload: "{}",
-            metadata,
-            recorded_us: 0,
+            context: Some(context),
         }
     }
 

@@ -15,7 +15,7 @@ use crate::record::NewEvent;
 use crate::recorded::Recorded;
 use crate::retry::RetryPolicy;
 use crate::snapshot::{crosses, EveryN, SnapshotPolicy, SnapshotStore};
-use crate::store::EventStore;
+use crate::store::{EventStore, Lend};
 use crate::stream_locks::StreamLocks;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -207,7 +207,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     async fn fold(&self, stream: &str, loaded: &mut Loaded<A>, limit: usize) -> Result<(), StoreError> {
         let (state, version) = (&mut loaded.state, &mut loaded.version);
         self.store
-            .visit_stream(stream, *version + 1, limit, |stored| {
+            .visit_stream(stream, *version + 1, limit, Lend::ForDecoding, |stored| {
                 state.apply(&codec::decode_ref::<A::Event>(&stored)?);
                 *version = stored.stream_version;
                 Ok(())

@@ -30,7 +30,7 @@ pub use side_tables::{
     checkpoints_per_projection, side_tables_survive_reopen, snapshots_newest_wins_per_stream,
 };
 
-use es_core::{ExpectedVersion, NewEvent};
+use es_core::{Cursor, EventStore, ExpectedVersion, NewEvent, StoredEvent};
 
 /// Calls `$callback!` with the names of every check: the one list of them. Checks in `store`
 /// take the store; checks in `reopen` also take the macro's `reopen` function.
@@ -62,6 +62,28 @@ __conformance_checks!(check_names {});
 /// A small raw event numbered `n`, as the checks write them.
 pub fn numbered(n: u64) -> NewEvent {
     NewEvent::new("Numbered", 1, serde_json::json!({ "n": n }))
+}
+
+/// The first `n` events of the global order, read once all `n` are visible.
+///
+/// A store may show a committed event to readers of the global order only once every
+/// transaction that could still commit before it has ended (PostgreSQL waits for the oldest
+/// running transaction of the server), so under load from other clients an append shows there
+/// a moment after it returns. Waits up to 60 s, then fails naming what it saw.
+pub async fn read_all_settled<S: EventStore>(store: &S, n: usize) -> Vec<StoredEvent> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let all = store.read_all(Cursor::START, n).await.expect("read_all");
+        if all.len() >= n {
+            return all;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "read_all shows {} of {n} committed events",
+            all.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 /// `n` numbered events from `first`.

@@ -1,9 +1,9 @@
 //! Reads: by stream from a version with a limit, all in the global order, visits, big payloads,
 //! odd names.
 
-use es_core::{Cursor, EventStore, ExpectedVersion, StoreError};
+use es_core::{Cursor, EventStore, ExpectedVersion, Lend, StoreError};
 
-use super::batch;
+use super::{batch, read_all_settled};
 
 /// `read_stream` honours `from` and `limit`, and a missing stream reads empty.
 pub async fn read_stream_from_and_limit<S: EventStore>(store: S) {
@@ -32,8 +32,8 @@ pub async fn read_all_in_global_order<S: EventStore>(store: S) {
             store.append(stream, ExpectedVersion::Any, batch(round, 2)).await.expect("append");
         }
     }
-    let all = store.read_all(Cursor::START, 1000).await.expect("read_all");
-    assert_eq!(all.len(), 18);
+    let all = read_all_settled(&store, 18).await;
+    assert!(store.read_all(Cursor::START, 1000).await.expect("read_all").len() == 18, "18 events, no more");
     let positions: Vec<u64> = all.iter().map(|e| e.position).collect();
     assert_eq!(positions, (1..=18).collect::<Vec<_>>(), "positions of a single writer are 1..=18");
     assert!(all.windows(2).all(|w| w[0].cursor < w[1].cursor), "cursors rise in the order read");
@@ -85,7 +85,7 @@ pub async fn visits_match_reads<S: EventStore>(store: S) {
         let events = batch(i as u64 * 10, 3).into_iter().map(|e| e.with_metadata(meta.clone())).collect();
         store.append(stream, ExpectedVersion::Any, events).await.expect("append");
     }
-    let all = store.read_all(Cursor::START, 100).await.expect("read_all");
+    let all = read_all_settled(&store, 9).await;
     let after = all[0].cursor;
     let read = store.read_all(after, 6).await.expect("read_all");
     assert_eq!(read.as_slice(), &all[1..7], "read_all after a cursor reads on from it");
@@ -103,7 +103,7 @@ pub async fn visits_match_reads<S: EventStore>(store: S) {
     assert_eq!(read.len(), 5);
     let mut visited = Vec::new();
     store
-        .visit_stream("vm-a", 2, 10, |e| {
+        .visit_stream("vm-a", 2, 10, Lend::All, |e| {
             visited.push(e.to_stored().expect("a stored payload is JSON"));
             Ok(())
         })
@@ -111,6 +111,38 @@ pub async fn visits_match_reads<S: EventStore>(store: S) {
         .expect("visit_stream");
     assert_eq!(visited, read, "visit_stream lends what read_stream returns");
     assert!(read.iter().all(|e| e.metadata.extra.contains_key("n")), "metadata is lent with the record");
-    let stop = store.visit_stream("vm-a", 1, 10, |_| Err(StoreError::backend("test", "stop"))).await;
+    let mut decodable = Vec::new();
+    store
+        .visit_stream("vm-a", 2, 10, Lend::ForDecoding, |e| {
+            decodable.push((
+                e.stream.to_owned(),
+                e.stream_version,
+                e.position,
+                e.cursor,
+                e.name.to_owned(),
+                e.schema_version,
+                e.payload.to_owned(),
+            ));
+            Ok(())
+        })
+        .await
+        .expect("visit_stream for decoding");
+    let expected: Vec<_> = read
+        .iter()
+        .map(|e| {
+            (
+                e.stream.clone(),
+                e.stream_version,
+                e.position,
+                e.cursor,
+                e.name.clone(),
+                e.schema_version,
+                e.payload.get().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(decodable, expected, "a visit for decoding lends what decoding needs");
+    let stop =
+        store.visit_stream("vm-a", 1, 10, Lend::All, |_| Err(StoreError::backend("test", "stop"))).await;
     assert!(stop.is_err(), "an error from the visitor stops the visit and is returned");
 }
