@@ -27,20 +27,43 @@
 //! arrays: the idempotency lookup, the version check and the insert run inside the server.
 //! Reads are one prepared statement each.
 //!
-//! # The global order, and why readers never skip
+//! # Appends commit in parallel; readers never skip
 //!
-//! If positions came from a sequence at insert time, a transaction could take position 10,
-//! another take 11 and commit first, and a reader following `read_all` would see 11, move on, and
-//! never see 10 when it commits. (Marten, Axon, Eventuous and Emmett each shipped this bug.)
+//! Appends to different streams run and commit concurrently: positions come from an identity
+//! column, and no lock is held to commit except a per-stream advisory lock, so appends to the
+//! *same* stream take turns (their versions must be consecutive) while others go on. Positions
+//! are unique but are handed out at insert, not at commit: a transaction can take position 10,
+//! another take 11 and commit first. A reader that followed positions would see 11, move on, and
+//! never see 10 when it commits. (Marten, Axon, Eventuous and Emmett each shipped this bug, or
+//! fixed it with a timeout that can still lose events.)
 //!
-//! Here an append first locks the single row of `<schema>.es_head`, which holds the last position
-//! handed out, and keeps the lock until it commits. The next append waits on that lock, and
-//! PostgreSQL releases it only after the first transaction is committed and visible. So
-//! positions are handed out in commit order: when a reader sees position N, every position below
-//! N is already visible. A rolled-back append releases the lock without moving the head, so
-//! positions have no holes either. The price is that appends to the whole store are serialized
-//! for the length of one `es_append` call, which runs inside the server in one round trip; reads
-//! never wait.
+//! So every event is also stamped with its transaction's id (`commit_no`,
+//! `pg_current_xact_id()`), and the global order readers follow is `(commit_no, position)`:
+//! [`Cursor`](es_core::Cursor)s hold both. A reader takes only events whose transaction is
+//! older than the oldest transaction still running, `pg_snapshot_xmin(pg_current_snapshot())`,
+//! read in the same statement:
+//!
+//! ```sql
+//! WHERE (commit_no, position) > ($commit, $position)
+//!   AND commit_no < pg_snapshot_xmin(pg_current_snapshot())
+//! ORDER BY commit_no, position
+//! ```
+//!
+//! Why nothing is skipped. Let `x` be the horizon a read used. Every transaction with an id
+//! below `x` had ended when the read's snapshot was taken, so the events with `commit_no < x`
+//! that the read could see are all that will ever exist below `x`: committed ones are visible,
+//! rolled-back ones never will be. Any event that commits later belongs to a transaction with
+//! an id `>= x`, so it sorts after everything the read returned, and a reader that goes on from
+//! its last cursor finds it. Ids are never reused, so nothing appears twice; a rolled-back
+//! append leaves an unused position that no reader waits on. Events stored before this scheme
+//! (migration 6) keep their positions with `commit_no = 0` and stay first, in the same order.
+//!
+//! The caveat: the horizon is the server's, not the schema's. One long *writing* transaction,
+//! in any database of the server, holds every follower back until it ends (read-only
+//! transactions do not). [`PostgresStore::reader_blockers`] names the open writing transactions
+//! (pid, age, state, query), oldest first, and a reader that waits on one longer than
+//! [`PostgresOptions::reader_wait_warning`] (10 s by default) logs a `tracing` warning once.
+//! Keep transactions that write to the server short.
 
 //! # Read models in tables
 //!
@@ -50,6 +73,7 @@
 
 mod append;
 mod error;
+mod horizon;
 mod local;
 mod rows;
 mod schema;
@@ -58,6 +82,7 @@ mod signal;
 mod store;
 mod table_projection;
 
+pub use horizon::ReaderBlocker;
 pub use local::{how_to_start, url_from_env, LOCAL_URL};
 pub use store::{redact, PostgresOptions, PostgresStore};
 pub use table_projection::{TableProjection, TableProjectionRunner};

@@ -2,8 +2,8 @@
 //! structs, which convert and check them as every store does. Columns are read by position, as
 //! the queries select them.
 
-use es_core::backend::columns::{AppendedColumns, EventColumns};
-use es_core::{AppendedEvent, EventRef, StoreError};
+use es_core::backend::columns::{AppendedColumns, ContextColumns, EventColumns};
+use es_core::{AppendedEvent, EventRef, Lend, StoreError};
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
@@ -16,26 +16,38 @@ pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Pos
     row.try_get(column).map_err(backend_error)
 }
 
-/// The columns every event query selects, in this order (the second orders commits).
-pub(crate) const EVENT_COLUMNS: &str = "position, 0::bigint, stream, stream_version, event_id, name, \
-     schema_version, payload::text AS payload, metadata::text AS metadata, recorded_us";
+/// What decoding needs, first in every event query (`commit_no` orders commits).
+pub(crate) const DECODE_COLUMNS: &str =
+    "position, commit_no, stream_version, name, schema_version, payload::text AS payload";
+/// The rest of a record, after [`DECODE_COLUMNS`]; loads leave them out.
+pub(crate) const CONTEXT_COLUMNS: &str = "event_id, metadata::text AS metadata, recorded_us";
 
-/// Lends a row of [`EVENT_COLUMNS`] to `visit`.
+/// Lends a row of [`DECODE_COLUMNS`], then [`CONTEXT_COLUMNS`] unless `lend` is for decoding,
+/// then `stream` unless `stream` names it.
 pub(crate) fn lend_row<R>(
     row: &PgRow,
+    stream: Option<&str>,
+    lend: Lend,
     visit: impl FnOnce(EventRef<'_>) -> Result<R, StoreError>,
 ) -> Result<R, StoreError> {
+    let context = match lend {
+        Lend::ForDecoding => None,
+        Lend::All => {
+            Some(ContextColumns { id: get(row, 6)?, metadata: get(row, 7)?, recorded_us: get(row, 8)? })
+        }
+    };
     let columns = EventColumns {
         position: get(row, 0)?,
         commit: get(row, 1)?,
-        stream: get(row, 2)?,
-        stream_version: get(row, 3)?,
-        id: get(row, 4)?,
-        name: get(row, 5)?,
-        schema_version: i64::from(get::<i32>(row, 6)?),
-        payload: get(row, 7)?,
-        metadata: get(row, 8)?,
-        recorded_us: get(row, 9)?,
+        stream: match stream {
+            Some(stream) => stream,
+            None => get(row, 9)?,
+        },
+        stream_version: get(row, 2)?,
+        name: get(row, 3)?,
+        schema_version: i64::from(get::<i32>(row, 4)?),
+        payload: get(row, 5)?,
+        context,
     };
     columns.lend(BACKEND, visit)
 }

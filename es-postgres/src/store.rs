@@ -5,12 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use es_core::backend::{to_i64, to_u64};
-use es_core::{AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, NewEvent, StoreError};
+use es_core::{
+    AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, Lend, NewEvent, StoreError,
+};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::append::{AppendArgs, AppendOutcome};
 use crate::error::{backend_error, BACKEND};
-use crate::rows::{lend_row, EVENT_COLUMNS};
+use crate::horizon::WaitWatch;
+use crate::rows::{lend_row, CONTEXT_COLUMNS, DECODE_COLUMNS};
 use crate::schema;
 use crate::signal::Signal;
 
@@ -22,7 +25,12 @@ pub struct PostgresStore {
     pub(crate) pool: PgPool,
     pub(crate) queries: Arc<Queries>,
     signal: Arc<Signal>,
+    pub(crate) wait: Arc<WaitWatch>,
 }
+
+/// The oldest transaction id still running, in the whole cluster: every transaction below it has
+/// ended, so no event below it can still appear.
+const HORIZON: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 
 /// The statements, with the schema name written in once. sqlx prepares each once per connection.
 #[derive(Debug)]
@@ -30,8 +38,10 @@ pub(crate) struct Queries {
     pub(crate) schema: String,
     pub(crate) unquoted_schema: String,
     pub(crate) append: String,
-    pub(crate) visit_stream: String,
+    /// Of one stream: for decoding, and whole.
+    pub(crate) visit_stream: [String; 2],
     pub(crate) visit_all: String,
+    pub(crate) held_back: String,
     pub(crate) save_snapshot: String,
     pub(crate) load_snapshot: String,
     pub(crate) head: String,
@@ -42,15 +52,25 @@ pub(crate) struct Queries {
 
 impl Queries {
     fn new(schema: &str, unquoted: &str) -> Self {
-        let select = format!("SELECT {EVENT_COLUMNS} FROM {schema}.es_events");
+        let select = format!("SELECT {DECODE_COLUMNS}, {CONTEXT_COLUMNS}, stream FROM {schema}.es_events");
+        let of_stream = format!(
+            "FROM {schema}.es_events WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3"
+        );
         Queries {
             schema: schema.to_owned(),
             unquoted_schema: unquoted.to_owned(),
             append: format!("SELECT * FROM {schema}.es_append($1, $2, $3, $4, $5, $6, $7)"),
-            visit_stream: format!(
-                "{select} WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3"
+            visit_stream: [
+                format!("SELECT {DECODE_COLUMNS} {of_stream}"),
+                format!("SELECT {DECODE_COLUMNS}, {CONTEXT_COLUMNS} {of_stream}"),
+            ],
+            // Only transactions older than every running one: none of them can still commit
+            // below what this returns (see the crate docs for the proof).
+            visit_all: format!(
+                "{select} WHERE (commit_no, position) > ($1, $2) AND commit_no < {HORIZON}
+                 ORDER BY commit_no, position LIMIT $3"
             ),
-            visit_all: format!("{select} WHERE position > $1 ORDER BY position LIMIT $2"),
+            held_back: format!("SELECT EXISTS (SELECT 1 FROM {schema}.es_events WHERE commit_no >= {HORIZON})"),
             save_snapshot: format!(
                 "INSERT INTO {schema}.es_snapshots AS s (stream, stream_version, schema_version, state, taken_us)
                  VALUES ($1, $2, $3, $4::json, $5)
@@ -58,7 +78,10 @@ impl Queries {
                      schema_version = excluded.schema_version, state = excluded.state, taken_us = excluded.taken_us
                  WHERE excluded.stream_version > s.stream_version"
             ),
-            head: format!("SELECT coalesce(max(position), 0) FROM {schema}.es_events"),
+            head: format!(
+                "SELECT commit_no, position FROM {schema}.es_events WHERE commit_no < {HORIZON}
+                 ORDER BY commit_no DESC, position DESC LIMIT 1"
+            ),
             save_checkpoint: format!(
                 "INSERT INTO {schema}.es_checkpoints (projection, commit_no, position, state, saved_us)
                  VALUES ($1, $2, $3, $4::json, $5)
@@ -95,6 +118,7 @@ pub struct PostgresOptions {
     schema: String,
     max_connections: u32,
     connect_timeout: Duration,
+    reader_wait_warning: Duration,
 }
 
 impl Default for PostgresOptions {
@@ -103,6 +127,7 @@ impl Default for PostgresOptions {
             schema: "public".to_owned(),
             max_connections: 10,
             connect_timeout: Duration::from_secs(10),
+            reader_wait_warning: Duration::from_secs(10),
         }
     }
 }
@@ -128,6 +153,14 @@ impl PostgresOptions {
     /// How long to keep trying to reach the server before `Unavailable` (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long readers of the global order may wait on an open transaction before the store
+    /// logs a warning naming the oldest one (default 10 s; see
+    /// [`PostgresStore::reader_blockers`]). Logged once per wait, through `tracing`.
+    pub fn reader_wait_warning(mut self, after: Duration) -> Self {
+        self.reader_wait_warning = after;
         self
     }
 
@@ -158,6 +191,7 @@ impl PostgresOptions {
             pool,
             queries: Arc::new(Queries::new(&schema, &self.schema)),
             signal: Arc::default(),
+            wait: Arc::new(WaitWatch::new(self.reader_wait_warning)),
         })
     }
 }
@@ -242,20 +276,21 @@ impl EventStore for PostgresStore {
         stream: &str,
         from: u64,
         limit: usize,
+        lend: Lend,
         mut visit: F,
     ) -> Result<usize, StoreError>
     where
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         // Rows are lent as they arrive: no owned copy of any event is made.
-        let mut rows = sqlx::query(&self.queries.visit_stream)
+        let mut rows = sqlx::query(&self.queries.visit_stream[usize::from(lend == Lend::All)])
             .bind(stream)
             .bind(to_i64(from))
             .bind(to_i64(limit as u64))
             .fetch(&self.pool);
         let mut visited = 0;
         while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
-            lend_row(&row.map_err(backend_error)?, &mut visit)?;
+            lend_row(&row.map_err(backend_error)?, Some(stream), lend, &mut visit)?;
             visited += 1;
         }
         Ok(visited)
@@ -267,21 +302,29 @@ impl EventStore for PostgresStore {
     {
         // Rows are lent as they arrive: no owned copy of any event is made.
         let mut rows = sqlx::query(&self.queries.visit_all)
+            .bind(to_i64(after.commit()))
             .bind(to_i64(after.position()))
             .bind(to_i64(limit as u64))
             .fetch(&self.pool);
         let mut visited = 0;
         while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
-            lend_row(&row.map_err(backend_error)?, &mut visit)?;
+            lend_row(&row.map_err(backend_error)?, None, Lend::All, &mut visit)?;
             visited += 1;
+        }
+        drop(rows);
+        if visited < limit {
+            // Caught up: is an open transaction holding back what was committed after it?
+            self.note_caught_up().await?;
         }
         Ok(visited)
     }
 
     async fn head(&self) -> Result<Cursor, StoreError> {
-        let head: i64 =
-            sqlx::query_scalar(&self.queries.head).fetch_one(&self.pool).await.map_err(backend_error)?;
-        Ok(Cursor::at(to_u64(BACKEND, 0, "position", head)?))
+        let head: Option<(i64, i64)> =
+            sqlx::query_as(&self.queries.head).fetch_optional(&self.pool).await.map_err(backend_error)?;
+        let Some((commit, position)) = head else { return Ok(Cursor::START) };
+        let position = to_u64(BACKEND, 0, "position", position)?;
+        Ok(Cursor::in_commit(to_u64(BACKEND, position, "commit_no", commit)?, position))
     }
 
     /// Ticks when any process appends to this store's schema (LISTEN/NOTIFY).

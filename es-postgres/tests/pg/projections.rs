@@ -27,6 +27,8 @@ async fn deposits(store: &PostgresStore) {
         .append("Noise-1", ExpectedVersion::Any, vec![NewEvent::new("Unrelated", 1, serde_json::json!({}))])
         .await
         .expect("append");
+    // Readers of the global order see them once other tests' older transactions have ended.
+    es_testing::conformance::read_all_settled(store, (STREAMS * PER_STREAM) as usize + 1).await;
 }
 
 /// Sums deposits per stream into `<schema>.<table>`; can fail after its SQL at one position.
