@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use es_core::{EventStore, ExpectedVersion, NewEvent, Repository};
+use es_core::{EventStore, ExpectedVersion, NewEvent, Repository, Turns};
 use es_postgres::{PostgresOptions, PostgresStore};
 use es_sqlite::SqliteStore;
 
@@ -20,7 +20,7 @@ pub async fn pg() -> (PostgresStore, Arc<PgRaw>) {
     let schema = format!("es_bench_{}", es_core::Uuid::new_v4().simple());
     let store = PostgresOptions::new()
         .schema(&schema)
-        .max_connections(16)
+        .max_connections(40)
         .connect(&pg_url())
         .await
         .unwrap_or_else(|e| panic!("the PostgreSQL benchmarks need the server: {e}"));
@@ -39,7 +39,7 @@ async fn sqlite(dir: &std::path::Path) -> (SqliteStore, Arc<SqliteRaw>) {
 }
 
 /// Opens `n` accounts named `<prefix><i>` on both sides (not timed).
-async fn open_accounts<S: EventStore>(
+async fn open_accounts<S: Turns>(
     accounts: &Repository<Account, S>,
     n: usize,
     prefix: &str,
@@ -54,7 +54,7 @@ async fn open_accounts<S: EventStore>(
 const SEQ_COMMANDS: usize = 5_000;
 const SEQ_ACCOUNTS: usize = 100;
 
-async fn sequential<S: EventStore>(
+async fn sequential<S: Turns>(
     name: &str,
     runs: usize,
     store: S,
@@ -132,60 +132,62 @@ pub fn append_sqlite_seq(runs: usize) {
     });
 }
 
-const TASKS: usize = 8;
-const PER_TASK: usize = 1_000;
-
+/// W3: deposits on their own accounts from concurrent tasks, 8 (the table's row), then 1 and 32
+/// to show how the rate scales with writers. Each run opens fresh accounts.
 pub fn append_pg_conc(runs: usize) {
     runtime().block_on(async {
         let (store, raw) = pg().await;
         let accounts = Repository::<Account, _>::new(store.clone());
-        let (mut framework, mut hand) = (Vec::new(), Vec::new());
-        for run in 0..runs {
-            for t in 0..TASKS {
-                accounts.execute(&format!("c{run}-{t}"), Open { owner: "o".into() }).await.expect("open");
-                raw.append(&format!("Account-rc{run}-{t}"), 1, "AccountOpened", r#"{"owner":"o"}"#)
-                    .await
-                    .expect("raw");
+        for (writers, commands) in [(8, 8_000), (1, 2_000), (32, 8_000)] {
+            let per_task = commands / writers;
+            let (mut framework, mut hand) = (Vec::new(), Vec::new());
+            for run in 0..runs {
+                let id = |t: usize| format!("c{writers}-{run}-{t}");
+                for t in 0..writers {
+                    accounts.execute(&id(t), Open { owner: "o".into() }).await.expect("open");
+                    raw.append(&format!("Account-r{}", id(t)), 1, "AccountOpened", r#"{"owner":"o"}"#)
+                        .await
+                        .expect("raw");
+                }
+                let (t, ()) = time_async(async {
+                    let tasks: Vec<_> = (0..writers)
+                        .map(|t| {
+                            let (accounts, id) = (accounts.clone(), id(t));
+                            tokio::spawn(async move {
+                                for _ in 0..per_task {
+                                    accounts.execute(&id, Deposit { amount: 1 }).await.expect("deposit");
+                                }
+                            })
+                        })
+                        .collect();
+                    for t in tasks {
+                        t.await.expect("task");
+                    }
+                })
+                .await;
+                framework.push((writers * per_task) as f64 / t.as_secs_f64());
+                let (t, ()) = time_async(async {
+                    let tasks: Vec<_> = (0..writers)
+                        .map(|t| {
+                            let (raw, stream) = (raw.clone(), format!("Account-r{}", id(t)));
+                            tokio::spawn(async move {
+                                for _ in 0..per_task {
+                                    raw.deposit(&stream, 1).await.expect("raw deposit");
+                                }
+                            })
+                        })
+                        .collect();
+                    for t in tasks {
+                        t.await.expect("task");
+                    }
+                })
+                .await;
+                hand.push((writers * per_task) as f64 / t.as_secs_f64());
             }
-            let (t, ()) = time_async(async {
-                let tasks: Vec<_> = (0..TASKS)
-                    .map(|t| {
-                        let accounts = accounts.clone();
-                        tokio::spawn(async move {
-                            for _ in 0..PER_TASK {
-                                accounts
-                                    .execute(&format!("c{run}-{t}"), Deposit { amount: 1 })
-                                    .await
-                                    .expect("deposit");
-                            }
-                        })
-                    })
-                    .collect();
-                for t in tasks {
-                    t.await.expect("task");
-                }
-            })
-            .await;
-            framework.push((TASKS * PER_TASK) as f64 / t.as_secs_f64());
-            let (t, ()) = time_async(async {
-                let tasks: Vec<_> = (0..TASKS)
-                    .map(|t| {
-                        let raw = raw.clone();
-                        tokio::spawn(async move {
-                            for _ in 0..PER_TASK {
-                                raw.deposit(&format!("Account-rc{run}-{t}"), 1).await.expect("raw deposit");
-                            }
-                        })
-                    })
-                    .collect();
-                for t in tasks {
-                    t.await.expect("task");
-                }
-            })
-            .await;
-            hand.push((TASKS * PER_TASK) as f64 / t.as_secs_f64());
+            let name =
+                if writers == 8 { "W3 append_pg_conc".to_owned() } else { format!("W3 ({writers} writers)") };
+            row(&name, "commands/s", stats(framework), Some(stats(hand)), true);
         }
-        row("W3 append_pg_conc", "commands/s", stats(framework), Some(stats(hand)), true);
         done(store).await;
     });
 }
@@ -214,7 +216,7 @@ async fn fill<S: EventStore>(store: &S, stream: &str) {
 }
 
 /// Framework: load 10,000 events and execute one more command. Raw: one SELECT decoded by hand.
-async fn rehydrate<S: EventStore>(name: &str, runs: usize, store: S, raw_load: impl AsyncFn() -> u64) {
+async fn rehydrate<S: Turns>(name: &str, runs: usize, store: S, raw_load: impl AsyncFn() -> u64) {
     fill(&store, "Account-long").await;
     let accounts = Repository::<Account, _>::new(store);
     let (mut framework, mut load_only, mut hand) = (Vec::new(), Vec::new(), Vec::new());

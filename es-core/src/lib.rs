@@ -94,9 +94,9 @@ mod runner;
 mod signal;
 pub mod snapshot;
 mod store;
-mod stream_locks;
 mod subscription;
 mod time;
+mod turn;
 pub mod upcast;
 
 pub use aggregate::{Aggregate, Apply, Handle};
@@ -105,7 +105,7 @@ pub use cursor::Cursor;
 pub use error::{DecodeError, DecodeFailure, EncodeError, StoreError};
 pub use event::{Event, EventEnum};
 pub use expected::ExpectedVersion;
-pub use memory::MemoryStore;
+pub use memory::{MemoryStore, MemoryTurn};
 pub use metadata::Metadata;
 pub use projection::{Project, Projection};
 pub use record::{Appended, AppendedEvent, EncodedEvent, EventContext, EventRef, NewEvent, StoredEvent};
@@ -117,6 +117,7 @@ pub use signal::{AppendSignal, AppendWatch, WeakAppendSignal};
 pub use snapshot::{Snapshot, SnapshotStore};
 pub use store::{EventStore, Lend};
 pub use subscription::{subscribe, Subscription};
+pub use turn::{LocalQueue, LocalQueues, LocalTurn, Turn, Turns};
 
 /// The derives, beside the traits of the same name (as `serde::Serialize` is both).
 pub use es_macros::{Aggregate, Event, Projection};

@@ -18,6 +18,7 @@ use crate::signal::{AppendSignal, AppendWatch};
 use crate::snapshot::{Snapshot, SnapshotStore};
 use crate::store::{EventStore, Lend};
 use crate::time::now_micros;
+use crate::turn::{LocalQueue, LocalQueues, LocalTurn, Turn, Turns};
 
 /// An in-memory event store: thread-safe, cheap to clone (clones share the events), gap-free
 /// global positions, atomic appends.
@@ -44,6 +45,9 @@ pub struct MemoryStore {
     appended: AppendSignal,
     snapshots: Arc<Mutex<HashMap<String, Snapshot>>>,
     checkpoints: Arc<Mutex<HashMap<String, Checkpoint>>>,
+    /// This process's command queues, and the turns (one process: a second queue).
+    queues: Arc<LocalQueues>,
+    turns: Arc<LocalQueues>,
 }
 
 /// Metadata of events that carry none, lent by reference.
@@ -274,6 +278,54 @@ impl EventStore for MemoryStore {
 
     fn watch(&self) -> Option<AppendWatch> {
         Some(self.appended.watch())
+    }
+}
+
+impl Turns for MemoryStore {
+    type Turn<'a> = MemoryTurn<'a>;
+
+    fn local_queue(&self, stream: &str) -> LocalQueue {
+        self.queues.get(stream)
+    }
+
+    async fn take_turn<'a>(&'a self, stream: &'a str) -> Result<MemoryTurn<'a>, StoreError> {
+        let held = self.turns.get(stream).wait().await;
+        Ok(MemoryTurn { store: self, stream, _held: held })
+    }
+}
+
+/// A turn on one stream of a [`MemoryStore`]: appends are visible at once, as outside turns.
+#[derive(Debug)]
+pub struct MemoryTurn<'a> {
+    store: &'a MemoryStore,
+    stream: &'a str,
+    _held: LocalTurn,
+}
+
+impl Turn for MemoryTurn<'_> {
+    async fn visit_stream<F>(
+        &mut self,
+        from: u64,
+        limit: usize,
+        lend: Lend,
+        visit: F,
+    ) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        self.store.visit_stream(self.stream, from, limit, lend, visit).await
+    }
+
+    async fn append(
+        &mut self,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended, StoreError> {
+        self.store.append(self.stream, expected, events).await
+    }
+
+    async fn finish(self) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 

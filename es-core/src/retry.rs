@@ -1,5 +1,6 @@
-//! How `Repository::execute` retries after a version conflict: a bounded number of attempts with
-//! full-jitter exponential backoff, so contending writers spread out instead of colliding again.
+//! How `Repository::execute` retries after a version conflict: a few optimistic attempts, then
+//! a turn on the stream, each retry after a full-jitter exponential backoff, so contending
+//! writers spread out instead of colliding again.
 
 use std::time::Duration;
 
@@ -14,15 +15,17 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
+    optimistic: u32,
     max_attempts: u32,
     base_delay: Duration,
     max_delay: Duration,
 }
 
 impl Default for RetryPolicy {
-    /// 32 attempts; delays drawn from 0..=min(50 ms, 250 µs * 2^retry).
+    /// 3 optimistic attempts, then 32 in a turn; delays drawn from 0..=min(50 ms, 250 µs * 2^retry).
     fn default() -> Self {
         RetryPolicy {
+            optimistic: 3,
             max_attempts: 32,
             base_delay: Duration::from_micros(250),
             max_delay: Duration::from_millis(50),
@@ -31,7 +34,20 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Sets how many times load-decide-append runs before giving up (at least 1).
+    /// Sets how many times load-decide-append runs optimistically before the command waits for
+    /// a turn on its stream (0: take the turn at once).
+    pub fn optimistic(mut self, attempts: u32) -> Self {
+        self.optimistic = attempts;
+        self
+    }
+
+    /// How many optimistic attempts a command gets before it waits for a turn.
+    pub fn optimistic_attempts(&self) -> u32 {
+        self.optimistic
+    }
+
+    /// Sets how many times load-decide-append runs inside a turn before giving up (at least 1):
+    /// only writers that take no turns can still conflict there.
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
@@ -45,7 +61,7 @@ impl RetryPolicy {
         self
     }
 
-    /// How many attempts a command gets.
+    /// How many attempts a command gets inside a turn.
     pub fn attempts(&self) -> u32 {
         self.max_attempts
     }

@@ -10,6 +10,7 @@ use crate::rows::{appended_row, get};
 
 /// A batch as columns of arrays, bound to `es_append` in one round trip.
 pub(crate) struct AppendArgs<'a> {
+    pub(crate) stream: &'a str,
     /// The version required, or `None` for any.
     pub(crate) expected: Option<i64>,
     pub(crate) ids: Vec<Uuid>,
@@ -19,16 +20,40 @@ pub(crate) struct AppendArgs<'a> {
     pub(crate) metadata: Vec<String>,
 }
 
+/// Whether `e` is a unique-index violation (SQLSTATE 23505).
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
+}
+
 impl<'a> AppendArgs<'a> {
+    /// Calls `es_append` (the statement `query`) with these arguments on `executor`.
+    pub(crate) async fn run<'e, E>(&self, query: &str, executor: E) -> Result<AppendOutcome, sqlx::Error>
+    where
+        E: sqlx::PgExecutor<'e>,
+    {
+        let rows = sqlx::query(query)
+            .bind(self.stream)
+            .bind(self.expected)
+            .bind(&self.ids)
+            .bind(&self.names)
+            .bind(&self.versions)
+            .bind(&self.payloads)
+            .bind(&self.metadata)
+            .fetch_all(executor)
+            .await?;
+        AppendOutcome::from_rows(&rows).map_err(|e| sqlx::Error::Protocol(e.to_string()))
+    }
+
     /// The arguments for appending `events`; a batch repeating an id, or a schema version
     /// the column cannot hold, is refused before anything is sent.
     pub(crate) fn new(
-        stream: &str,
+        stream: &'a str,
         expected: ExpectedVersion,
         events: &'a [NewEvent],
     ) -> Result<Self, StoreError> {
         idempotency::check_batch(stream, events)?;
         Ok(AppendArgs {
+            stream,
             expected: expected.required().map(to_i64),
             ids: events.iter().map(|e| e.id).collect(),
             names: events.iter().map(|e| e.name.as_str()).collect(),

@@ -81,8 +81,10 @@ mod side_tables;
 mod signal;
 mod store;
 mod table_projection;
+mod turn;
 
 pub use horizon::ReaderBlocker;
 pub use local::{how_to_start, url_from_env, LOCAL_URL};
 pub use store::{redact, PostgresOptions, PostgresStore};
 pub use table_projection::{TableProjection, TableProjectionRunner};
+pub use turn::PgTurn;

@@ -10,7 +10,7 @@ use es_core::{
 };
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use crate::append::{AppendArgs, AppendOutcome};
+use crate::append::{is_unique_violation, AppendArgs};
 use crate::error::{backend_error, BACKEND};
 use crate::horizon::WaitWatch;
 use crate::rows::{lend_row, CONTEXT_COLUMNS, DECODE_COLUMNS};
@@ -26,6 +26,8 @@ pub struct PostgresStore {
     pub(crate) queries: Arc<Queries>,
     signal: Arc<Signal>,
     pub(crate) wait: Arc<WaitWatch>,
+    /// This process's command queues, shared by clones.
+    pub(crate) queues: Arc<es_core::LocalQueues>,
 }
 
 /// The oldest transaction id still running, in the whole cluster: every transaction below it has
@@ -192,6 +194,7 @@ impl PostgresOptions {
             queries: Arc::new(Queries::new(&schema, &self.schema)),
             signal: Arc::default(),
             wait: Arc::new(WaitWatch::new(self.reader_wait_warning)),
+            queues: Arc::default(),
         })
     }
 }
@@ -257,18 +260,14 @@ impl EventStore for PostgresStore {
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError> {
         let args = AppendArgs::new(stream, expected, &events)?;
-        let rows = sqlx::query(&self.queries.append)
-            .bind(stream)
-            .bind(args.expected)
-            .bind(&args.ids)
-            .bind(&args.names)
-            .bind(&args.versions)
-            .bind(&args.payloads)
-            .bind(&args.metadata)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend_error)?;
-        AppendOutcome::from_rows(&rows)?.into_result(stream, expected, &args.ids)
+        match args.run(&self.queries.append, &self.pool).await {
+            // The same ids appended to two streams at once: the loser's insert hit the unique
+            // index. Run again: it now finds them stored and answers as the idempotency rule says.
+            Err(e) if is_unique_violation(&e) => args.run(&self.queries.append, &self.pool).await,
+            result => result,
+        }
+        .map_err(backend_error)?
+        .into_result(stream, expected, &args.ids)
     }
 
     async fn visit_stream<F>(

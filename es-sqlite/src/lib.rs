@@ -30,5 +30,7 @@ mod rows;
 mod schema;
 mod side_tables;
 mod store;
+mod turn;
 
 pub use store::{Durability, SqliteStore};
+pub use turn::SqliteTurn;

@@ -8,8 +8,8 @@ use std::time::Duration;
 use es_core::backend::{to_i64, to_u64};
 use es_core::idempotency;
 use es_core::{
-    AppendSignal, AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, Lend, NewEvent,
-    StoreError,
+    AppendSignal, AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, Lend, LocalQueues,
+    NewEvent, StoreError,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqlitePool};
@@ -34,7 +34,9 @@ pub struct SqliteStore {
     pub(crate) reader: SqlitePool,
     path: Option<Arc<PathBuf>>,
     /// Ticks after every append by this process, for subscriptions.
-    appended: AppendSignal,
+    pub(crate) appended: AppendSignal,
+    /// This process's command queues, shared by clones.
+    pub(crate) queues: Arc<LocalQueues>,
 }
 
 /// How hard SQLite works to keep a committed append through a power loss.
@@ -85,6 +87,7 @@ impl SqliteStore {
             reader,
             path: Some(Arc::new(path.as_ref().to_owned())),
             appended: AppendSignal::default(),
+            queues: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -102,8 +105,13 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(backend_error)?;
-        let store =
-            SqliteStore { writer: pool.clone(), reader: pool, path: None, appended: AppendSignal::default() };
+        let store = SqliteStore {
+            writer: pool.clone(),
+            reader: pool,
+            path: None,
+            appended: AppendSignal::default(),
+            queues: Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -128,13 +136,13 @@ impl SqliteStore {
 }
 
 /// The queries, with the event columns written in once.
-struct Queries {
+pub(crate) struct Queries {
     /// Of one stream: for decoding, and whole.
-    visit_stream: [String; 2],
+    pub(crate) visit_stream: [String; 2],
     visit_all: String,
 }
 
-fn queries() -> &'static Queries {
+pub(crate) fn queries() -> &'static Queries {
     static QUERIES: std::sync::OnceLock<Queries> = std::sync::OnceLock::new();
     QUERIES.get_or_init(|| {
         let of_stream =

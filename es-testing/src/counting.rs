@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use es_core::{
     AppendWatch, Appended, Checkpoint, CheckpointStore, Cursor, EventRef, EventStore, ExpectedVersion, Lend,
-    NewEvent, Snapshot, SnapshotStore, StoreError,
+    LocalQueue, NewEvent, Snapshot, SnapshotStore, StoreError, Turn, Turns,
 };
 
 /// Wraps a store and counts the events its stream reads return (`read_stream` and
@@ -92,6 +92,54 @@ impl<S: EventStore> EventStore for CountingStore<S> {
 
     fn watch(&self) -> Option<AppendWatch> {
         self.inner.watch()
+    }
+}
+
+impl<S: Turns> Turns for CountingStore<S> {
+    type Turn<'a> = CountingTurn<S::Turn<'a>>;
+
+    fn local_queue(&self, stream: &str) -> LocalQueue {
+        self.inner.local_queue(stream)
+    }
+
+    async fn take_turn<'a>(&'a self, stream: &'a str) -> Result<Self::Turn<'a>, StoreError> {
+        Ok(CountingTurn { inner: self.inner.take_turn(stream).await?, read: Arc::clone(&self.read) })
+    }
+}
+
+/// A turn of a [`CountingStore`]: counts the events its stream reads return, like the store.
+#[derive(Debug)]
+pub struct CountingTurn<T> {
+    inner: T,
+    read: Arc<AtomicUsize>,
+}
+
+impl<T: Turn> Turn for CountingTurn<T> {
+    async fn visit_stream<F>(
+        &mut self,
+        from: u64,
+        limit: usize,
+        lend: Lend,
+        visit: F,
+    ) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        let n = self.inner.visit_stream(from, limit, lend, visit).await?;
+        self.read.fetch_add(n, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    async fn append(
+        &mut self,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended, StoreError> {
+        self.inner.append(expected, events).await
+    }
+
+    async fn finish(self) -> Result<(), StoreError> {
+        self.inner.finish().await
     }
 }
 

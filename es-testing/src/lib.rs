@@ -61,7 +61,7 @@ pub mod roundtrip;
 mod scenario;
 mod upcasting;
 
-pub use counting::CountingStore;
+pub use counting::{CountingStore, CountingTurn};
 pub use events::IntoEvents;
 pub use projection::{IntoStored, ProjectionTest, ProjectionThen};
 pub use scenario::{AggregateTest, Given, Then, When};

@@ -14,7 +14,7 @@ mod read_model;
 use domain::{Account, AccountError, AccountEvent, Deposit, Open, Withdraw};
 use es_core::{
     CheckpointStore, CommandError, EventStore, MemoryStore, ProjectionRunner, Recorded, Repository,
-    SnapshotStore,
+    SnapshotStore, Turns,
 };
 use read_model::BalancePerOwner;
 
@@ -48,7 +48,7 @@ async fn sqlite(path: &str) -> Result<()> {
     run(store).await
 }
 
-async fn run<S: EventStore + SnapshotStore + CheckpointStore>(store: S) -> Result<()> {
+async fn run<S: Turns + SnapshotStore + CheckpointStore>(store: S) -> Result<()> {
     let accounts = Repository::<Account, _>::new(store.clone());
     let head = store.head().await?;
 

@@ -1,8 +1,8 @@
 //! `Repository`: load, decide, append, retry on conflict, metadata.
 
 use es_core::{
-    AppendWatch, Appended, CommandError, Cursor, EventRef, EventStore, ExpectedVersion, Lend, MemoryStore,
-    Metadata, NewEvent, Repository, StoreError,
+    AppendWatch, Appended, CommandError, Cursor, EventRef, EventStore, ExpectedVersion, Lend, LocalQueue,
+    MemoryStore, Metadata, NewEvent, Repository, RetryPolicy, StoreError, Turn, Turns,
 };
 
 use crate::bank::{Account, AccountError, AccountEvent, Deposit, MoneyDeposited, Open, Withdraw};
@@ -134,18 +134,61 @@ impl EventStore for AlwaysOvertaken {
     }
 }
 
+/// Its turns are no shelter: the other writer takes no turns.
+impl Turns for AlwaysOvertaken {
+    type Turn<'a> = Overtaken<'a>;
+
+    fn local_queue(&self, stream: &str) -> LocalQueue {
+        self.0.local_queue(stream)
+    }
+
+    async fn take_turn<'a>(&'a self, stream: &'a str) -> Result<Overtaken<'a>, StoreError> {
+        Ok(Overtaken(self, stream))
+    }
+}
+
+struct Overtaken<'a>(&'a AlwaysOvertaken, &'a str);
+
+impl Turn for Overtaken<'_> {
+    async fn visit_stream<F>(
+        &mut self,
+        from: u64,
+        limit: usize,
+        lend: Lend,
+        visit: F,
+    ) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        self.0.visit_stream(self.1, from, limit, lend, visit).await
+    }
+
+    async fn append(
+        &mut self,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended, StoreError> {
+        self.0.append(self.1, expected, events).await
+    }
+
+    async fn finish(self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
 #[tokio::test]
 async fn retries_are_bounded_and_reported() -> TestResult {
     let store = MemoryStore::new();
     opened(store.clone()).await?;
-    let accounts = Repository::<Account, _>::new(AlwaysOvertaken(store)).with_max_attempts(3);
+    let policy = RetryPolicy::default().optimistic(2).max_attempts(3);
+    let accounts = Repository::<Account, _>::new(AlwaysOvertaken(store)).with_retry_policy(policy);
     match accounts.execute("ann", Deposit { amount: 5 }).await {
         Err(CommandError::Conflict { stream, attempts }) => {
-            assert_eq!((stream.as_str(), attempts), ("Account-ann", 3));
+            assert_eq!((stream.as_str(), attempts), ("Account-ann", 5), "2 optimistic, 3 in the turn");
         }
-        other => panic!("expected a conflict after 3 attempts, got {other:?}"),
+        other => panic!("expected a conflict after 5 attempts, got {other:?}"),
     }
-    assert_eq!(accounts.retries(), 3);
+    assert_eq!((accounts.retries(), accounts.turns_taken()), (5, 1));
     Ok(())
 }
 

@@ -38,7 +38,8 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     pub async fn load_at(&self, id: &str, version: u64) -> Result<Loaded<A>, StoreError> {
         let stream = A::stream_name(id);
         let mut loaded = Loaded { state: A::default(), version: 0 };
-        self.fold(&stream, &mut loaded, usize::try_from(version).unwrap_or(usize::MAX)).await?;
+        let limit = usize::try_from(version).unwrap_or(usize::MAX);
+        super::execute::fold(&mut super::execute::Direct(&self.store), &stream, &mut loaded, limit).await?;
         Ok(loaded)
     }
 

@@ -1,22 +1,17 @@
 //! `Repository`: load an aggregate, decide on a command, append the result, retry on conflict.
 
+mod execute;
 mod history;
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::aggregate::{Aggregate, Handle};
-use crate::codec;
+use crate::aggregate::Aggregate;
 use crate::error::StoreError;
-use crate::expected::ExpectedVersion;
-use crate::metadata::Metadata;
-use crate::record::NewEvent;
-use crate::recorded::Recorded;
 use crate::retry::RetryPolicy;
-use crate::snapshot::{crosses, EveryN, SnapshotPolicy, SnapshotStore};
-use crate::store::{EventStore, Lend};
-use crate::stream_locks::StreamLocks;
+use crate::snapshot::{EveryN, SnapshotPolicy, SnapshotStore};
+use crate::store::EventStore;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -50,8 +45,10 @@ pub struct Repository<A, S> {
     retry: RetryPolicy,
     /// Conflicts retried, shared by clones.
     retries: Arc<AtomicU64>,
-    /// Per-stream queues, shared by clones; `None` when commands race optimistically.
-    queues: Option<Arc<StreamLocks>>,
+    /// Commands that waited for a turn across processes, shared by clones.
+    turns: Arc<AtomicU64>,
+    /// Whether commands wait in the store's per-stream queue of this process first.
+    queued: bool,
     /// When and where to take snapshots; `None` without snapshots.
     snapshots: Option<Arc<dyn SnapshotPolicy<A>>>,
     aggregate: PhantomData<fn() -> A>,
@@ -63,7 +60,8 @@ impl<A, S: Clone> Clone for Repository<A, S> {
             store: self.store.clone(),
             retry: self.retry,
             retries: Arc::clone(&self.retries),
-            queues: self.queues.clone(),
+            turns: Arc::clone(&self.turns),
+            queued: self.queued,
             snapshots: self.snapshots.clone(),
             aggregate: PhantomData,
         }
@@ -115,7 +113,8 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             store,
             retry: RetryPolicy::default(),
             retries: Arc::default(),
-            queues: Some(Arc::default()),
+            turns: Arc::default(),
+            queued: true,
             snapshots: None,
             aggregate: PhantomData,
         }
@@ -127,20 +126,27 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         self.retries.load(Ordering::Relaxed)
     }
 
-    /// Sets how many times `execute` runs load-decide-append before giving up on conflicts
-    /// (at least 1), keeping the backoff.
+    /// How many commands met conflicts in all their optimistic attempts and waited for a turn
+    /// on their stream across processes, counted over this repository and its clones.
+    pub fn turns_taken(&self) -> u64 {
+        self.turns.load(Ordering::Relaxed)
+    }
+
+    /// Sets how many times `execute` runs load-decide-append inside a turn before giving up on
+    /// conflicts with writers that take no turns (at least 1), keeping the backoff.
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.retry = self.retry.max_attempts(attempts);
         self
     }
 
-    /// Whether commands on the same aggregate take turns within this process (the default).
+    /// Whether commands on the same aggregate first wait in this process's queue for it (the
+    /// default), shared by every repository on the store and its clones.
     ///
-    /// Queued, concurrent commands on one aggregate run one after another: none is lost to
-    /// conflicts, and the retry loop only meets writers in other processes. Unqueued, they race
-    /// and the losers retry with backoff, which under heavy contention can exhaust the attempts.
+    /// Queued, concurrent commands of one process on one aggregate run one after another, and
+    /// only meet writers of other processes. Unqueued, they race like separate processes would:
+    /// after [`RetryPolicy::optimistic`] conflicts each waits for a turn across processes.
     pub fn with_local_queue(mut self, queued: bool) -> Self {
-        self.queues = queued.then(Arc::default);
+        self.queued = queued;
         self
     }
 
@@ -199,102 +205,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             }
         }
         // One query for the rest of the stream.
-        self.fold(&stream, &mut loaded, usize::MAX).await?;
+        execute::fold(&mut execute::Direct(&self.store), &stream, &mut loaded, usize::MAX).await?;
         Ok(loaded)
-    }
-
-    /// Applies up to `limit` events after `loaded.version`, lent by the store: nothing copied.
-    async fn fold(&self, stream: &str, loaded: &mut Loaded<A>, limit: usize) -> Result<(), StoreError> {
-        let (state, version) = (&mut loaded.state, &mut loaded.version);
-        self.store
-            .visit_stream(stream, *version + 1, limit, Lend::ForDecoding, |stored| {
-                state.apply(&codec::decode_ref::<A::Event>(&stored)?);
-                *version = stored.stream_version;
-                Ok(())
-            })
-            .await?;
-        Ok(())
-    }
-
-    /// Loads the aggregate, lets it decide on `command`, and appends the events it returns,
-    /// expecting the version it loaded. Commands on the same aggregate take turns within this
-    /// process (see [`with_local_queue`](Self::with_local_queue)); on a conflict with another
-    /// writer the whole cycle runs again, up to the configured number of attempts. Returns the events recorded (none if it decided on none).
-    pub async fn execute<C>(
-        &self,
-        id: &str,
-        command: C,
-    ) -> Result<Vec<Recorded<A::Event>>, CommandError<A::Error>>
-    where
-        A: Handle<C>,
-    {
-        self.execute_with(id, command, Metadata::default()).await
-    }
-
-    /// Like [`execute`](Self::execute), recording `metadata` (correlation and causation ids,
-    /// free key/values) with every event.
-    pub async fn execute_with<C>(
-        &self,
-        id: &str,
-        command: C,
-        metadata: Metadata,
-    ) -> Result<Vec<Recorded<A::Event>>, CommandError<A::Error>>
-    where
-        A: Handle<C>,
-    {
-        let stream = A::stream_name(id);
-        let queue = self.queues.as_ref().map(|q| q.get(&stream));
-        let _turn = match &queue {
-            Some(lock) => Some(lock.lock().await),
-            None => None,
-        };
-        for attempt in 1..=self.retry.attempts() {
-            if attempt > 1 {
-                self.retry.wait(attempt - 1).await;
-            }
-            let loaded = self.load(id).await?;
-            let events = loaded.state.handle(&command).map_err(CommandError::Rejected)?;
-            if events.is_empty() {
-                return Ok(Vec::new());
-            }
-            let new_events = events
-                .iter()
-                .map(|e| NewEvent::encode(e, metadata.clone()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(StoreError::from)?;
-            match self.store.append(&stream, ExpectedVersion::Exact(loaded.version), new_events).await {
-                Ok(appended) => {
-                    if let Some(snapshots) = &self.snapshots {
-                        if crosses(loaded.version, appended.stream_version, snapshots.every()) {
-                            let mut state = loaded.state;
-                            for e in &events {
-                                state.apply(e);
-                            }
-                            // The events are committed; a snapshot that fails to save costs
-                            // only speed on the next load, so the command still succeeds.
-                            let _ = snapshots.save(&stream, &state, appended.stream_version).await;
-                        }
-                    }
-                    return Ok(events
-                        .into_iter()
-                        .zip(appended.events)
-                        .map(|(event, at)| Recorded {
-                            event,
-                            id: at.id,
-                            stream: stream.clone(),
-                            stream_version: at.stream_version,
-                            position: at.position,
-                            metadata: metadata.clone(),
-                            recorded_at: at.recorded_at,
-                        })
-                        .collect());
-                }
-                Err(StoreError::Conflict { .. }) => {
-                    self.retries.fetch_add(1, Ordering::Relaxed);
-                }
-                Err(other) => return Err(other.into()),
-            }
-        }
-        Err(CommandError::Conflict { stream, attempts: self.retry.attempts() })
     }
 }

@@ -1,0 +1,262 @@
+//! `execute`: load, decide, append; a few optimistic attempts, then a turn on the stream that
+//! no other process can take meanwhile, so every command on a hot aggregate lands.
+
+use std::sync::atomic::Ordering;
+
+use crate::aggregate::{Aggregate, Handle};
+use crate::codec;
+use crate::error::StoreError;
+use crate::expected::ExpectedVersion;
+use crate::metadata::Metadata;
+use crate::record::{Appended, EventRef, NewEvent};
+use crate::recorded::Recorded;
+use crate::repository::{CommandError, Loaded, Repository};
+use crate::snapshot::crosses;
+use crate::store::{EventStore, Lend};
+use crate::turn::{Turn, Turns};
+
+/// Where a command's cycle loads and appends: the store itself, or a held turn.
+pub(super) trait Site: Send {
+    fn visit<F>(
+        &mut self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        visit: F,
+    ) -> impl std::future::Future<Output = Result<usize, StoreError>> + Send
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send;
+
+    fn append(
+        &mut self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> impl std::future::Future<Output = Result<Appended, StoreError>> + Send;
+}
+
+/// The store, outside any turn.
+pub(super) struct Direct<'a, S>(pub(super) &'a S);
+
+impl<S: EventStore> Site for Direct<'_, S> {
+    async fn visit<F>(&mut self, stream: &str, from: u64, limit: usize, visit: F) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        self.0.visit_stream(stream, from, limit, Lend::ForDecoding, visit).await
+    }
+
+    async fn append(
+        &mut self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended, StoreError> {
+        self.0.append(stream, expected, events).await
+    }
+}
+
+/// A held turn (on the stream it was taken for).
+struct InTurn<T>(T);
+
+impl<T: Turn> Site for InTurn<T> {
+    async fn visit<F>(&mut self, _: &str, from: u64, limit: usize, visit: F) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        self.0.visit_stream(from, limit, Lend::ForDecoding, visit).await
+    }
+
+    async fn append(
+        &mut self,
+        _: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended, StoreError> {
+        self.0.append(expected, events).await
+    }
+}
+
+/// Applies up to `limit` events after `loaded.version`, lent by the site: nothing copied.
+pub(super) async fn fold<A: Aggregate>(
+    site: &mut impl Site,
+    stream: &str,
+    loaded: &mut Loaded<A>,
+    limit: usize,
+) -> Result<(), StoreError> {
+    let (state, version) = (&mut loaded.state, &mut loaded.version);
+    site.visit(stream, *version + 1, limit, |stored| {
+        state.apply(&codec::decode_ref::<A::Event>(&stored)?);
+        *version = stored.stream_version;
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+/// What one load-decide-append cycle came to.
+enum Cycle<A: Aggregate> {
+    /// The events appended, and the state to keep as a snapshot once they are committed.
+    Recorded(Vec<Recorded<A::Event>>, Option<(A, u64)>),
+    Conflict,
+}
+
+impl<A: Aggregate, S: Turns> Repository<A, S> {
+    /// Loads the aggregate, lets it decide on `command`, and appends the events it returns,
+    /// expecting the version it loaded; returns the events recorded (none if it decided on
+    /// none).
+    ///
+    /// Commands of this process on one aggregate wait in one queue (see
+    /// [`with_local_queue`](Self::with_local_queue)). A command that meets a newer version
+    /// written by another process runs again, [`RetryPolicy::optimistic`](crate::RetryPolicy::optimistic)
+    /// times, then waits for a turn on the stream that no other process can take meanwhile
+    /// ([`Turns`]), so commands on a hot aggregate all land. Only writers that append without
+    /// turns can still conflict inside a turn; after the policy's attempts that is
+    /// [`CommandError::Conflict`].
+    pub async fn execute<C>(
+        &self,
+        id: &str,
+        command: C,
+    ) -> Result<Vec<Recorded<A::Event>>, CommandError<A::Error>>
+    where
+        A: Handle<C>,
+    {
+        self.execute_with(id, command, Metadata::default()).await
+    }
+
+    /// Like [`execute`](Self::execute), recording `metadata` (correlation and causation ids,
+    /// free key/values) with every event.
+    pub async fn execute_with<C>(
+        &self,
+        id: &str,
+        command: C,
+        metadata: Metadata,
+    ) -> Result<Vec<Recorded<A::Event>>, CommandError<A::Error>>
+    where
+        A: Handle<C>,
+    {
+        let stream = A::stream_name(id);
+        let queue = self.queued.then(|| self.store.local_queue(&stream));
+        let _queued = match &queue {
+            Some(queue) => Some(queue.wait().await),
+            None => None,
+        };
+        let mut direct = Direct(&self.store);
+        for attempt in 1..=self.retry.optimistic_attempts() {
+            if attempt > 1 {
+                self.retry.wait(attempt - 1).await;
+            }
+            let base = self.snapshot_base(&stream).await?;
+            match self.cycle(&mut direct, &stream, base, &command, &metadata).await? {
+                Cycle::Recorded(recorded, snapshot) => {
+                    return Ok(self.snapshot(&stream, recorded, snapshot).await)
+                }
+                Cycle::Conflict => self.retries.fetch_add(1, Ordering::Relaxed),
+            };
+        }
+        self.turns.fetch_add(1, Ordering::Relaxed);
+        // The snapshot is read before the turn: a store may read it through the connection the
+        // turn holds (SQLite in memory has one). A retry inside the turn folds the whole stream.
+        let mut base = self.snapshot_base(&stream).await?;
+        let mut turn = InTurn(self.store.take_turn(&stream).await?);
+        for attempt in 1..=self.retry.attempts() {
+            if attempt > 1 {
+                self.retry.wait(attempt - 1).await;
+            }
+            match self.cycle(&mut turn, &stream, base.take(), &command, &metadata).await? {
+                Cycle::Recorded(recorded, snapshot) => {
+                    turn.0.finish().await?;
+                    return Ok(self.snapshot(&stream, recorded, snapshot).await);
+                }
+                Cycle::Conflict => self.retries.fetch_add(1, Ordering::Relaxed),
+            };
+        }
+        drop(turn);
+        Err(CommandError::Conflict {
+            stream,
+            attempts: self.retry.optimistic_attempts() + self.retry.attempts(),
+        })
+    }
+
+    /// Saves the snapshot a committed cycle asked for, and hands its events on. A snapshot that
+    /// fails to save costs only speed on the next load, so the command still succeeds.
+    async fn snapshot(
+        &self,
+        stream: &str,
+        recorded: Vec<Recorded<A::Event>>,
+        snapshot: Option<(A, u64)>,
+    ) -> Vec<Recorded<A::Event>> {
+        if let (Some(snapshots), Some((state, version))) = (&self.snapshots, snapshot) {
+            let _ = snapshots.save(stream, &state, version).await;
+        }
+        recorded
+    }
+
+    /// The newest usable snapshot of `stream`, when snapshots are on.
+    async fn snapshot_base(&self, stream: &str) -> Result<Option<(A, u64)>, StoreError> {
+        match &self.snapshots {
+            Some(snapshots) => snapshots.load(stream).await,
+            None => Ok(None),
+        }
+    }
+
+    /// One load-decide-append at `site`, folding from `base` (a snapshot) or from the start.
+    async fn cycle<C>(
+        &self,
+        site: &mut impl Site,
+        stream: &str,
+        base: Option<(A, u64)>,
+        command: &C,
+        metadata: &Metadata,
+    ) -> Result<Cycle<A>, CommandError<A::Error>>
+    where
+        A: Handle<C>,
+    {
+        let mut loaded = match base {
+            Some((state, version)) => Loaded { state, version },
+            None => Loaded { state: A::default(), version: 0 },
+        };
+        fold(site, stream, &mut loaded, usize::MAX).await?;
+        let events = loaded.state.handle(command).map_err(CommandError::Rejected)?;
+        if events.is_empty() {
+            return Ok(Cycle::Recorded(Vec::new(), None));
+        }
+        let new_events = events
+            .iter()
+            .map(|e| NewEvent::encode(e, metadata.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StoreError::from)?;
+        let appended = match site.append(stream, ExpectedVersion::Exact(loaded.version), new_events).await {
+            Ok(appended) => appended,
+            Err(StoreError::Conflict { .. }) => return Ok(Cycle::Conflict),
+            Err(other) => return Err(other.into()),
+        };
+        let due = self
+            .snapshots
+            .as_ref()
+            .is_some_and(|s| crosses(loaded.version, appended.stream_version, s.every()));
+        let snapshot = due.then(|| {
+            let mut state = loaded.state;
+            for e in &events {
+                state.apply(e);
+            }
+            (state, appended.stream_version)
+        });
+        Ok(Cycle::Recorded(
+            events
+                .into_iter()
+                .zip(appended.events)
+                .map(|(event, at)| Recorded {
+                    event,
+                    id: at.id,
+                    stream: stream.to_owned(),
+                    stream_version: at.stream_version,
+                    position: at.position,
+                    metadata: metadata.clone(),
+                    recorded_at: at.recorded_at,
+                })
+                .collect(),
+            snapshot,
+        ))
+    }
+}

@@ -1,0 +1,79 @@
+//! Turns on PostgreSQL: a transaction holding a per-stream advisory lock from the load to the
+//! commit. PostgreSQL grants a contended lock to its waiters in the order they asked, so every
+//! process gets its turn; a process that dies mid-turn loses its connection, and with it the
+//! lock. The turn lock is not the one appends take, so appends outside turns are not held back.
+
+use es_core::backend::to_i64;
+use es_core::{Appended, EventRef, ExpectedVersion, Lend, LocalQueue, NewEvent, StoreError, Turn, Turns};
+use sqlx::{Postgres, Transaction};
+
+use crate::append::AppendArgs;
+use crate::error::backend_error;
+use crate::rows::lend_row;
+use crate::PostgresStore;
+
+impl Turns for PostgresStore {
+    type Turn<'a> = PgTurn<'a>;
+
+    fn local_queue(&self, stream: &str) -> LocalQueue {
+        self.queues.get(stream)
+    }
+
+    async fn take_turn<'a>(&'a self, stream: &'a str) -> Result<PgTurn<'a>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend_error)?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('turn:' || $1), hashtext($2))")
+            .bind(self.schema_name())
+            .bind(stream)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
+        Ok(PgTurn { store: self, stream, tx })
+    }
+}
+
+/// A turn on one stream of a [`PostgresStore`]: a transaction holding the stream's turn lock.
+#[derive(Debug)]
+pub struct PgTurn<'a> {
+    store: &'a PostgresStore,
+    stream: &'a str,
+    tx: Transaction<'static, Postgres>,
+}
+
+impl Turn for PgTurn<'_> {
+    async fn visit_stream<F>(
+        &mut self,
+        from: u64,
+        limit: usize,
+        lend: Lend,
+        mut visit: F,
+    ) -> Result<usize, StoreError>
+    where
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        let mut rows = sqlx::query(&self.store.queries.visit_stream[usize::from(lend == Lend::All)])
+            .bind(self.stream)
+            .bind(to_i64(from))
+            .bind(to_i64(limit as u64))
+            .fetch(&mut *self.tx);
+        let mut visited = 0;
+        while let Some(row) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+            lend_row(&row.map_err(backend_error)?, Some(self.stream), lend, &mut visit)?;
+            visited += 1;
+        }
+        Ok(visited)
+    }
+
+    async fn append(
+        &mut self,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<Appended, StoreError> {
+        let args = AppendArgs::new(self.stream, expected, &events)?;
+        let outcome = args.run(&self.store.queries.append, &mut *self.tx).await.map_err(backend_error)?;
+        outcome.into_result(self.stream, expected, &args.ids)
+    }
+
+    async fn finish(self) -> Result<(), StoreError> {
+        self.tx.commit().await.map_err(backend_error)
+    }
+}
