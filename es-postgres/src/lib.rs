@@ -75,6 +75,7 @@ mod append;
 mod error;
 mod horizon;
 mod local;
+mod notify;
 mod rows;
 mod schema;
 mod side_tables;

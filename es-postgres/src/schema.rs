@@ -129,6 +129,10 @@ const MIGRATIONS: &[&str] = &[
                        $q${s}$q$, (SELECT coalesce(max(position), 0) + 1 FROM {s}.es_events));
     END $do$;
     DROP TABLE {s}.es_head;
+    -- Stores notify after their appends commit, at most once per 2 ms each (notify.rs): a
+    -- notification per commit made commits queue on the server's notification lock.
+    DROP TRIGGER es_notify ON {s}.es_events;
+    DROP FUNCTION {s}.es_notify();
 
     -- Appends a batch in one round trip. p_expected: NULL any, 0 no stream, n exact.
     -- Returns one row per event with status 'appended'; or the events among p_ids already

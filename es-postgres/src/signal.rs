@@ -1,5 +1,6 @@
-//! Wake-ups for subscriptions: a LISTEN on `es_appended`, whose notifications (sent at commit by
-//! a trigger on the events table) carry the schema's name.
+//! Wake-ups for subscriptions: a LISTEN on `es_appended`, whose notifications (sent by every
+//! store after its appends commit, see `notify.rs`) carry the schema's name; appends of this
+//! process tick the signal at once.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -7,8 +8,8 @@ use std::time::Duration;
 use es_core::{AppendSignal, AppendWatch, WeakAppendSignal};
 use sqlx::postgres::{PgListener, PgPool};
 
-/// The channel the trigger notifies.
-const CHANNEL: &str = "es_appended";
+/// The channel stores notify.
+pub(crate) const CHANNEL: &str = "es_appended";
 
 /// A store's signal, started on first use and stopped when the store is gone.
 #[derive(Debug, Default)]
@@ -17,6 +18,13 @@ pub(crate) struct Signal {
 }
 
 impl Signal {
+    /// Ticks for subscribers of this process, if any watch.
+    pub(crate) fn tick(&self) {
+        if let Some(sender) = self.sender.get() {
+            sender.tick();
+        }
+    }
+
     /// A watch that ticks when events are appended to `schema` (unquoted) by any process.
     /// `None` outside a tokio runtime: subscribers then poll.
     pub(crate) fn watch(&self, pool: &PgPool, schema: &str) -> Option<AppendWatch> {

@@ -15,6 +15,7 @@ use crate::error::{backend_error, BACKEND};
 use crate::horizon::WaitWatch;
 use crate::rows::{lend_row, CONTEXT_COLUMNS, DECODE_COLUMNS};
 use crate::schema;
+use crate::notify::Notifier;
 use crate::signal::Signal;
 
 /// An event store in PostgreSQL, shared by many processes and machines.
@@ -25,6 +26,7 @@ pub struct PostgresStore {
     pub(crate) pool: PgPool,
     pub(crate) queries: Arc<Queries>,
     signal: Arc<Signal>,
+    notifier: Arc<Notifier>,
     pub(crate) wait: Arc<WaitWatch>,
     /// This process's command queues, shared by clones.
     pub(crate) queues: Arc<es_core::LocalQueues>,
@@ -193,6 +195,7 @@ impl PostgresOptions {
             pool,
             queries: Arc::new(Queries::new(&schema, &self.schema)),
             signal: Arc::default(),
+            notifier: Arc::default(),
             wait: Arc::new(WaitWatch::new(self.reader_wait_warning)),
             queues: Arc::default(),
         })
@@ -250,6 +253,17 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+impl PostgresStore {
+    /// Wakes subscribers, here and (through a notification) in other processes, after an append
+    /// that recorded events has committed.
+    pub(crate) fn appended(&self, appended: &Appended) {
+        if !appended.events.is_empty() {
+            self.signal.tick();
+            self.notifier.appended(&self.pool, &self.queries.unquoted_schema);
+        }
+    }
+}
+
 impl EventStore for PostgresStore {
     const BACKEND: &'static str = BACKEND;
 
@@ -260,14 +274,16 @@ impl EventStore for PostgresStore {
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError> {
         let args = AppendArgs::new(stream, expected, &events)?;
-        match args.run(&self.queries.append, &self.pool).await {
+        let appended = match args.run(&self.queries.append, &self.pool).await {
             // The same ids appended to two streams at once: the loser's insert hit the unique
             // index. Run again: it now finds them stored and answers as the idempotency rule says.
             Err(e) if is_unique_violation(&e) => args.run(&self.queries.append, &self.pool).await,
             result => result,
         }
         .map_err(backend_error)?
-        .into_result(stream, expected, &args.ids)
+        .into_result(stream, expected, &args.ids)?;
+        self.appended(&appended);
+        Ok(appended)
     }
 
     async fn visit_stream<F>(

@@ -27,7 +27,7 @@ impl Turns for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(backend_error)?;
-        Ok(PgTurn { store: self, stream, tx })
+        Ok(PgTurn { store: self, stream, tx, appended: None })
     }
 }
 
@@ -37,6 +37,8 @@ pub struct PgTurn<'a> {
     store: &'a PostgresStore,
     stream: &'a str,
     tx: Transaction<'static, Postgres>,
+    /// What was appended, to wake subscribers once committed.
+    appended: Option<Appended>,
 }
 
 impl Turn for PgTurn<'_> {
@@ -70,10 +72,16 @@ impl Turn for PgTurn<'_> {
     ) -> Result<Appended, StoreError> {
         let args = AppendArgs::new(self.stream, expected, &events)?;
         let outcome = args.run(&self.store.queries.append, &mut *self.tx).await.map_err(backend_error)?;
-        outcome.into_result(self.stream, expected, &args.ids)
+        let appended = outcome.into_result(self.stream, expected, &args.ids)?;
+        self.appended = Some(appended.clone());
+        Ok(appended)
     }
 
     async fn finish(self) -> Result<(), StoreError> {
-        self.tx.commit().await.map_err(backend_error)
+        self.tx.commit().await.map_err(backend_error)?;
+        if let Some(appended) = &self.appended {
+            self.store.appended(appended);
+        }
+        Ok(())
     }
 }
