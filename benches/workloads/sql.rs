@@ -269,20 +269,45 @@ pub fn rehydrate_sqlite(runs: usize) {
 const CONTENDERS: usize = 8;
 const DEPOSITS: usize = 200;
 
-/// W5: 8 tasks, 200 deposits each, on one account: with the repository's in-process queue
-/// (the default), and racing as writers in separate processes would. Every command must land.
+/// How W5's 8 writers reach the store.
+#[derive(Clone, Copy, PartialEq)]
+enum Contenders {
+    /// One repository and its clones: commands wait in the store's queue of this process.
+    Queued,
+    /// One repository, no queue: the writers race, then take turns.
+    Racing,
+    /// Eight store handles, each with its own pool and repository, as eight processes would.
+    SeparateStores,
+}
+
+/// W5: 8 writers, 200 deposits each, on one account. Every command must land; the balance is
+/// checked against them, and the retries and turns taken are reported.
 pub fn contention_pg(runs: usize) {
     runtime().block_on(async {
         let (store, _) = pg().await;
-        for queued in [true, false] {
-            let (mut rates, mut retries, mut failed) = (Vec::new(), Vec::new(), 0);
+        for mode in [Contenders::Queued, Contenders::Racing, Contenders::SeparateStores] {
+            let (mut rates, mut retries, mut turns, mut failed) = (Vec::new(), Vec::new(), Vec::new(), 0);
             for run in 0..runs {
-                let accounts = Repository::<Account, _>::new(store.clone()).with_local_queue(queued);
-                let id = format!("hot{run}-{queued}");
-                accounts.execute(&id, Open { owner: "o".into() }).await.expect("open");
+                let id = format!("hot{run}-{}", mode as u8);
+                let repositories: Vec<Repository<Account, PostgresStore>> = match mode {
+                    Contenders::Queued | Contenders::Racing => {
+                        let one = Repository::new(store.clone()).with_local_queue(mode == Contenders::Queued);
+                        vec![one; CONTENDERS]
+                    }
+                    Contenders::SeparateStores => {
+                        let mut each = Vec::new();
+                        for _ in 0..CONTENDERS {
+                            let options = PostgresOptions::new().schema(store.schema_name()).max_connections(4);
+                            each.push(Repository::new(options.connect(&pg_url()).await.expect("a store handle")));
+                        }
+                        each
+                    }
+                };
+                repositories[0].execute(&id, Open { owner: "o".into() }).await.expect("open");
                 let (t, failures) = time_async(async {
-                    let tasks: Vec<_> = (0..CONTENDERS)
-                        .map(|_| {
+                    let tasks: Vec<_> = repositories
+                        .iter()
+                        .map(|accounts| {
                             let (accounts, id) = (accounts.clone(), id.clone());
                             tokio::spawn(async move {
                                 let mut failures = 0;
@@ -300,23 +325,38 @@ pub fn contention_pg(runs: usize) {
                     failures
                 })
                 .await;
-                let balance = accounts.load(&id).await.expect("load").state.balance;
+                let balance = repositories[0].load(&id).await.expect("load").state.balance;
                 assert_eq!(balance, (CONTENDERS * DEPOSITS - failures) as u64, "every accepted command is in the balance");
                 failed += failures;
                 rates.push((CONTENDERS * DEPOSITS) as f64 / t.as_secs_f64());
-                retries.push(accounts.retries() as f64);
+                // Clones share the counters: count each repository once.
+                let distinct = if mode == Contenders::SeparateStores { &repositories[..] } else { &repositories[..1] };
+                retries.push(distinct.iter().map(|r| r.retries()).sum::<u64>() as f64);
+                turns.push(distinct.iter().map(|r| r.turns_taken()).sum::<u64>() as f64);
+                if mode == Contenders::SeparateStores {
+                    for r in &repositories {
+                        r.store().pool().close().await;
+                    }
+                }
             }
-            let mode = if queued { "queued" } else { "racing" };
+            let mode = match mode {
+                Contenders::Queued => "queued",
+                Contenders::Racing => "racing",
+                Contenders::SeparateStores => "8 stores",
+            };
             row(&format!("W5 contention ({mode})"), "commands/s", stats(rates), None, true);
-            let r: Stats = stats(retries);
+            let (r, t): (Stats, Stats) = (stats(retries), stats(turns));
             println!(
-                "{:<22} {:>14.0} {:<10} {:>12}   ({:.0}..{:.0}; {} of {} commands failed over {runs} runs, balances checked)",
+                "{:<22} {:>14.0} {:<10} {:>12}   ({:.0}..{:.0}; turns {:.0} ({:.0}..{:.0}); {} of {} commands failed over {runs} runs, balances checked)",
                 format!("W5 retries ({mode})"),
                 r.median,
                 "retries",
                 "-",
                 r.min,
                 r.max,
+                t.median,
+                t.min,
+                t.max,
                 failed,
                 CONTENDERS * DEPOSITS * runs
             );

@@ -22,10 +22,10 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// 3 optimistic attempts, then 32 in a turn; delays drawn from 0..=min(50 ms, 250 µs * 2^retry).
+    /// 1 optimistic attempt, then 32 in a turn; delays drawn from 0..=min(50 ms, 250 µs * 2^retry).
     fn default() -> Self {
         RetryPolicy {
-            optimistic: 3,
+            optimistic: 1,
             max_attempts: 32,
             base_delay: Duration::from_micros(250),
             max_delay: Duration::from_millis(50),

@@ -13,9 +13,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use crate::append::{is_unique_violation, AppendArgs};
 use crate::error::{backend_error, BACKEND};
 use crate::horizon::WaitWatch;
+use crate::notify::Notifier;
 use crate::rows::{lend_row, CONTEXT_COLUMNS, DECODE_COLUMNS};
 use crate::schema;
-use crate::notify::Notifier;
 use crate::signal::Signal;
 
 /// An event store in PostgreSQL, shared by many processes and machines.
