@@ -50,6 +50,15 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    /// A write under a lease was refused: the lease has passed to another holder (its epoch
+    /// moved on), so this worker's work is stale and must stop.
+    #[error("lease `{lease}` is no longer held at epoch {epoch}: another worker took it over")]
+    Fenced {
+        /// The lease's name.
+        lease: String,
+        /// The epoch the refused write held.
+        epoch: u64,
+    },
     /// The store could not be reached or opened (the target names the server without its
     /// password, or the file).
     #[error("{backend} event store unavailable at {target}: {source}")]

@@ -82,6 +82,7 @@ mod error;
 mod event;
 mod expected;
 pub mod idempotency;
+pub mod lease;
 mod memory;
 mod metadata;
 pub mod projection;
@@ -98,6 +99,7 @@ mod subscription;
 mod time;
 mod turn;
 pub mod upcast;
+pub mod worker;
 
 pub use aggregate::{Aggregate, Apply, Handle};
 pub use checkpoint::{Checkpoint, CheckpointStore};
@@ -105,6 +107,7 @@ pub use cursor::Cursor;
 pub use error::{DecodeError, DecodeFailure, EncodeError, StoreError};
 pub use event::{Event, EventEnum};
 pub use expected::ExpectedVersion;
+pub use lease::{Lease, Leases};
 pub use memory::{MemoryStore, MemoryTurn};
 pub use metadata::Metadata;
 pub use projection::{Project, Projection};
@@ -118,6 +121,7 @@ pub use snapshot::{Snapshot, SnapshotStore};
 pub use store::{EventStore, Lend};
 pub use subscription::{subscribe, Subscription};
 pub use turn::{LocalQueue, LocalQueues, LocalTurn, Turn, Turns};
+pub use worker::ProjectionWorker;
 
 /// The derives, beside the traits of the same name (as `serde::Serialize` is both).
 pub use es_macros::{Aggregate, Event, Projection};

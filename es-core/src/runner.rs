@@ -44,6 +44,7 @@ use serde::Serialize;
 use crate::checkpoint::{Checkpoint, CheckpointStore};
 use crate::cursor::Cursor;
 use crate::error::StoreError;
+use crate::lease::{Lease, Leases};
 use crate::projection::Projection;
 use crate::store::EventStore;
 
@@ -106,6 +107,32 @@ where
 
     /// Handles one batch and saves the checkpoint; returns how many events it read.
     pub async fn step(&mut self) -> Result<usize, StoreError> {
+        let (read, checkpoint) = self.batch().await?;
+        if let Some(checkpoint) = checkpoint {
+            let cursor = checkpoint.cursor;
+            self.store.save_checkpoint(&self.name, checkpoint).await?;
+            self.cursor = cursor;
+        }
+        Ok(read)
+    }
+
+    /// Like [`step`](Self::step), saving the checkpoint only while `lease` is still held at its
+    /// epoch ([`Leases::save_checkpoint_fenced`]): a worker that lost its lease writes nothing.
+    pub async fn step_under(&mut self, lease: &Lease) -> Result<usize, StoreError>
+    where
+        S: Leases,
+    {
+        let (read, checkpoint) = self.batch().await?;
+        if let Some(checkpoint) = checkpoint {
+            let cursor = checkpoint.cursor;
+            self.store.save_checkpoint_fenced(checkpoint, lease).await?;
+            self.cursor = cursor;
+        }
+        Ok(read)
+    }
+
+    /// Handles one batch; returns how many events it read and the checkpoint to save after it.
+    async fn batch(&mut self) -> Result<(usize, Option<Checkpoint>), StoreError> {
         let (projection, mut last) = (&mut self.projection, None);
         let read = self
             .store
@@ -118,15 +145,17 @@ where
             })
             .await?;
         let Some(last) = last else {
-            return Ok(0);
+            return Ok((0, None));
         };
         // Saved after the batch is handled, with the state: never ahead of what it contains.
         let state = serde_json::value::to_raw_value(&self.projection)
             .map_err(|source| StoreError::State { owner: self.name.clone(), source })?;
-        let checkpoint = Checkpoint { cursor: last, state: Some(state), saved_at: crate::time::now_micros() };
-        self.store.save_checkpoint(&self.name, checkpoint).await?;
-        self.cursor = last;
-        Ok(read)
+        Ok((read, Some(Checkpoint { cursor: last, state: Some(state), saved_at: crate::time::now_micros() })))
+    }
+
+    /// The projection's name, its checkpoint's key.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// How far the projection is behind the store's head, in positions (an estimate where

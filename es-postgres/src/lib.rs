@@ -74,6 +74,7 @@
 mod append;
 mod error;
 mod horizon;
+mod leases;
 mod local;
 mod notify;
 mod rows;

@@ -32,7 +32,7 @@
 use std::future::Future;
 
 use es_core::backend::{to_i64, to_micros, to_u64};
-use es_core::{Cursor, EventStore, StoreError, StoredEvent};
+use es_core::{Cursor, EventStore, Lease, StoreError, StoredEvent};
 use sqlx::{Connection, PgConnection};
 
 use crate::error::backend_error;
@@ -108,9 +108,23 @@ impl<P: TableProjection> TableProjectionRunner<P> {
 
     /// Applies one batch and moves the checkpoint, in one transaction.
     pub async fn step(&mut self) -> Result<usize, StoreError> {
+        self.step_in(None).await
+    }
+
+    /// Like [`step`](Self::step), in a transaction that first checks that `lease` is still held
+    /// at its epoch and keeps the lease row locked to the commit: a worker that lost its lease
+    /// applies nothing ([`StoreError::Fenced`]).
+    pub async fn step_under(&mut self, lease: &Lease) -> Result<usize, StoreError> {
+        self.step_in(Some(lease)).await
+    }
+
+    async fn step_in(&mut self, lease: Option<&Lease>) -> Result<usize, StoreError> {
         let schema = self.store.schema().to_owned();
         let mut conn = self.store.pool().acquire().await.map_err(backend_error)?;
         let mut tx = conn.begin().await.map_err(backend_error)?;
+        if let Some(lease) = lease {
+            self.store.check_lease(&mut tx, lease).await?;
+        }
         // The checkpoint row is locked for the transaction: a second runner of the same
         // projection waits here instead of applying the same events again.
         sqlx::query(&format!(

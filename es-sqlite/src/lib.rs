@@ -26,6 +26,7 @@
 
 mod append;
 mod error;
+mod leases;
 mod rows;
 mod schema;
 mod side_tables;

@@ -32,6 +32,14 @@ const MIGRATIONS: &[&str] = &[
         state      TEXT,
         saved_at   INTEGER NOT NULL -- microseconds since the Unix epoch
     ) STRICT",
+    // 4: leases: one holder per projection at a time, with a fencing epoch.
+    "CREATE TABLE leases (
+        name       TEXT    PRIMARY KEY,
+        owner      TEXT    NOT NULL,
+        epoch      INTEGER NOT NULL,
+        renewed_at INTEGER NOT NULL, -- microseconds since the Unix epoch
+        expires_at INTEGER NOT NULL  -- microseconds since the Unix epoch
+    ) STRICT",
 ];
 
 /// The schema version this program writes.

@@ -9,6 +9,12 @@ use crate::error::{backend_error, BACKEND};
 use crate::rows::get;
 use crate::SqliteStore;
 
+/// Replaces a projection's checkpoint: ?1 projection, ?2 position, ?3 state, ?4 saved at.
+pub(crate) const SAVE_CHECKPOINT: &str = "INSERT INTO checkpoints (projection, position, state, saved_at)
+     VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (projection) DO UPDATE SET position = excluded.position, state = excluded.state,
+         saved_at = excluded.saved_at";
+
 impl SnapshotStore for SqliteStore {
     async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), StoreError> {
         sqlx::query(
@@ -49,18 +55,14 @@ impl SnapshotStore for SqliteStore {
 
 impl CheckpointStore for SqliteStore {
     async fn save_checkpoint(&self, projection: &str, checkpoint: Checkpoint) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO checkpoints (projection, position, state, saved_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (projection) DO UPDATE SET position = excluded.position, state = excluded.state,
-                 saved_at = excluded.saved_at",
-        )
-        .bind(projection)
-        .bind(to_i64(checkpoint.cursor.position()))
-        .bind(checkpoint.state.as_ref().map(|s| s.get()))
-        .bind(to_micros(checkpoint.saved_at))
-        .execute(&self.writer)
-        .await
-        .map_err(backend_error)?;
+        sqlx::query(SAVE_CHECKPOINT)
+            .bind(projection)
+            .bind(to_i64(checkpoint.cursor.position()))
+            .bind(checkpoint.state.as_ref().map(|s| s.get()))
+            .bind(to_micros(checkpoint.saved_at))
+            .execute(&self.writer)
+            .await
+            .map_err(backend_error)?;
         Ok(())
     }
 

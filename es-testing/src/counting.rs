@@ -3,10 +3,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use es_core::{
-    AppendWatch, Appended, Checkpoint, CheckpointStore, Cursor, EventRef, EventStore, ExpectedVersion, Lend,
-    LocalQueue, NewEvent, Snapshot, SnapshotStore, StoreError, Turn, Turns,
+    AppendWatch, Appended, Checkpoint, CheckpointStore, Cursor, EventRef, EventStore, ExpectedVersion, Lease,
+    Leases, Lend, LocalQueue, NewEvent, Snapshot, SnapshotStore, StoreError, Turn, Turns,
 };
 
 /// Wraps a store and counts the events its stream reads return (`read_stream` and
@@ -150,6 +151,24 @@ impl<S: SnapshotStore> SnapshotStore for CountingStore<S> {
 
     async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
         self.inner.load_snapshot(stream).await
+    }
+}
+
+impl<S: Leases> Leases for CountingStore<S> {
+    async fn acquire(&self, name: &str, owner: &str, ttl: Duration) -> Result<Option<Lease>, StoreError> {
+        self.inner.acquire(name, owner, ttl).await
+    }
+
+    async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
+        self.inner.release(lease).await
+    }
+
+    async fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError> {
+        self.inner.lease(name).await
+    }
+
+    async fn save_checkpoint_fenced(&self, checkpoint: Checkpoint, lease: &Lease) -> Result<(), StoreError> {
+        self.inner.save_checkpoint_fenced(checkpoint, lease).await
     }
 }
 

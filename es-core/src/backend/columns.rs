@@ -7,6 +7,7 @@ use crate::backend::{from_micros, metadata_from_json, to_u32, to_u64};
 use crate::checkpoint::Checkpoint;
 use crate::cursor::Cursor;
 use crate::error::StoreError;
+use crate::lease::Lease;
 use crate::metadata::Metadata;
 use crate::record::{AppendedEvent, EventRef};
 use crate::snapshot::Snapshot;
@@ -151,6 +152,34 @@ impl CheckpointColumns {
                 .transpose()
                 .map_err(state_error)?,
             saved_at: from_micros(self.saved_us),
+        })
+    }
+}
+
+/// A lease row, columns as read.
+#[derive(Debug, Clone)]
+pub struct LeaseColumns {
+    /// `name`.
+    pub name: String,
+    /// `owner`.
+    pub owner: String,
+    /// `epoch`.
+    pub epoch: i64,
+    /// `renewed_at`, microseconds since the Unix epoch.
+    pub renewed_us: i64,
+    /// `expires_at`, microseconds since the Unix epoch.
+    pub expires_us: i64,
+}
+
+impl LeaseColumns {
+    /// The lease, checked.
+    pub fn decode(self, backend: &'static str) -> Result<Lease, StoreError> {
+        Ok(Lease {
+            epoch: to_u64(backend, 0, "lease epoch", self.epoch)?,
+            name: self.name,
+            owner: self.owner,
+            renewed_at: from_micros(self.renewed_us),
+            expires_at: from_micros(self.expires_us),
         })
     }
 }

@@ -27,7 +27,8 @@ pub use reads::{
     visits_match_reads,
 };
 pub use side_tables::{
-    checkpoints_per_projection, side_tables_survive_reopen, snapshots_newest_wins_per_stream,
+    checkpoints_per_projection, leases_have_one_holder_and_fence, side_tables_survive_reopen,
+    snapshots_newest_wins_per_stream,
 };
 
 use es_core::{Cursor, EventStore, ExpectedVersion, NewEvent, StoredEvent};
@@ -44,7 +45,7 @@ macro_rules! __conformance_checks {
                 metadata_and_time_round_trip read_stream_from_and_limit read_all_in_global_order
                 large_payloads odd_stream_names visits_match_reads concurrent_exact_appends
                 concurrent_any_appends readers_never_skip subscription_follows_without_gap
-                snapshots_newest_wins_per_stream checkpoints_per_projection
+                snapshots_newest_wins_per_stream checkpoints_per_projection leases_have_one_holder_and_fence
             ]
             reopen: [ side_tables_survive_reopen ]
         }
@@ -99,8 +100,8 @@ fn show(e: ExpectedVersion) -> String {
 /// Generates one `#[tokio::test]` per conformance check for a store.
 ///
 /// `$fresh` is an expression (it may `.await`) that gives a fresh, empty store each time it is
-/// evaluated. The store must keep snapshots and checkpoints too ([`es_core::SnapshotStore`],
-/// [`es_core::CheckpointStore`]). Optional, in this order:
+/// evaluated. The store must keep snapshots, checkpoints and leases too
+/// ([`es_core::SnapshotStore`], [`es_core::CheckpointStore`], [`es_core::Leases`]). Optional, in this order:
 /// - `reopen = |store| async move { .. }` opens the same store again, as a restarted process
 ///   would (default: a clone, right for stores in memory);
 /// - `teardown = |store| async { .. }` runs after a check passed.

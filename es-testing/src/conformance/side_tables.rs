@@ -1,10 +1,11 @@
-//! Snapshots and checkpoints: the newest snapshot per stream wins, checkpoints are kept per
-//! projection with their state, and both survive reopening the store.
+//! Snapshots, checkpoints and leases: the newest snapshot per stream wins, checkpoints are kept
+//! per projection with their state, a lease has one holder and fences out the ones before, and
+//! all survive reopening the store.
 
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use es_core::{Checkpoint, CheckpointStore, Cursor, Snapshot, SnapshotStore};
+use es_core::{Checkpoint, CheckpointStore, Cursor, Leases, Snapshot, SnapshotStore, StoreError};
 use serde_json::value::RawValue;
 
 fn state(text: &str) -> Box<RawValue> {
@@ -50,6 +51,41 @@ pub async fn checkpoints_per_projection<S: CheckpointStore>(store: S) {
     store.delete_checkpoint("proj-a").await.expect("delete");
     assert!(store.load_checkpoint("proj-a").await.expect("load").is_none(), "deleted");
     assert!(store.load_checkpoint("proj-b").await.expect("load").is_some(), "the other stays");
+}
+
+/// A lease has one holder; the holder renews it at the same epoch; a takeover, after a release
+/// or an expiry, moves the epoch on; a checkpoint saved under a stale epoch is refused and
+/// changes nothing.
+pub async fn leases_have_one_holder_and_fence<S: Leases>(store: S) {
+    let ttl = Duration::from_secs(30);
+    let a = store.acquire("lease-p", "a", ttl).await.expect("acquire").expect("a free lease is taken");
+    assert_eq!((a.owner.as_str(), a.epoch), ("a", 1));
+    assert!(store.acquire("lease-p", "b", ttl).await.expect("acquire").is_none(), "held by a");
+    let renewed = store.acquire("lease-p", "a", ttl).await.expect("renew").expect("a renews");
+    assert_eq!(renewed.epoch, 1, "a renewal keeps the epoch");
+    let saved = Checkpoint { cursor: Cursor::at(5), state: Some(state("{}")), saved_at: at(5) };
+    store.save_checkpoint_fenced(saved, &a).await.expect("the holder saves");
+    store.release(&a).await.expect("release");
+    let b = store.acquire("lease-p", "b", ttl).await.expect("acquire").expect("released: b takes it");
+    assert_eq!(b.epoch, 2, "a new holder, a new epoch");
+    let stale = Checkpoint { cursor: Cursor::at(9), state: None, saved_at: at(9) };
+    match store.save_checkpoint_fenced(stale, &a).await {
+        Err(StoreError::Fenced { lease, epoch: 1 }) => assert_eq!(lease, "lease-p"),
+        other => panic!("a stale holder's save must be fenced, got {other:?}"),
+    }
+    let kept = store.load_checkpoint("lease-p").await.expect("load").expect("kept");
+    assert_eq!(kept.cursor, Cursor::at(5), "the fenced save changed nothing");
+    assert_eq!(
+        store.lease("lease-p").await.expect("lease").map(|l| (l.owner, l.epoch)),
+        Some(("b".into(), 2))
+    );
+
+    let short = Duration::from_millis(100);
+    store.acquire("lease-q", "c", short).await.expect("acquire").expect("taken");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let d =
+        store.acquire("lease-q", "d", ttl).await.expect("acquire").expect("an expired lease is taken over");
+    assert_eq!((d.owner.as_str(), d.epoch), ("d", 2));
 }
 
 /// What was saved reads back the same from the store opened again (`reopen`), as after a

@@ -1,4 +1,9 @@
-//! `MemoryStore`: an `EventStore` in process memory, for tests and prototypes.
+//! `MemoryStore`: an `EventStore` in process memory, for tests and prototypes. The tables beside
+//! the events (snapshots, checkpoints, leases) and the turns are in `side.rs`.
+
+mod side;
+
+pub use side::MemoryTurn;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
@@ -7,18 +12,19 @@ use std::time::SystemTime;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use crate::checkpoint::{Checkpoint, CheckpointStore};
+use crate::checkpoint::Checkpoint;
 use crate::cursor::Cursor;
 use crate::error::StoreError;
 use crate::expected::ExpectedVersion;
 use crate::idempotency::{self, StoredId};
+use crate::lease::Lease;
 use crate::metadata::Metadata;
 use crate::record::{Appended, AppendedEvent, EventRef, NewEvent};
 use crate::signal::{AppendSignal, AppendWatch};
-use crate::snapshot::{Snapshot, SnapshotStore};
+use crate::snapshot::Snapshot;
 use crate::store::{EventStore, Lend};
 use crate::time::now_micros;
-use crate::turn::{LocalQueue, LocalQueues, LocalTurn, Turn, Turns};
+use crate::turn::LocalQueues;
 
 /// An in-memory event store: thread-safe, cheap to clone (clones share the events), gap-free
 /// global positions, atomic appends.
@@ -48,6 +54,7 @@ pub struct MemoryStore {
     /// This process's command queues, and the turns (one process: a second queue).
     queues: Arc<LocalQueues>,
     turns: Arc<LocalQueues>,
+    leases: Arc<Mutex<HashMap<String, Lease>>>,
 }
 
 /// Metadata of events that carry none, lent by reference.
@@ -278,87 +285,5 @@ impl EventStore for MemoryStore {
 
     fn watch(&self) -> Option<AppendWatch> {
         Some(self.appended.watch())
-    }
-}
-
-impl Turns for MemoryStore {
-    type Turn<'a> = MemoryTurn<'a>;
-
-    fn local_queue(&self, stream: &str) -> LocalQueue {
-        self.queues.get(stream)
-    }
-
-    async fn take_turn<'a>(&'a self, stream: &'a str) -> Result<MemoryTurn<'a>, StoreError> {
-        let held = self.turns.get(stream).wait().await;
-        Ok(MemoryTurn { store: self, stream, _held: held })
-    }
-}
-
-/// A turn on one stream of a [`MemoryStore`]: appends are visible at once, as outside turns.
-#[derive(Debug)]
-pub struct MemoryTurn<'a> {
-    store: &'a MemoryStore,
-    stream: &'a str,
-    _held: LocalTurn,
-}
-
-impl Turn for MemoryTurn<'_> {
-    async fn visit_stream<F>(
-        &mut self,
-        from: u64,
-        limit: usize,
-        lend: Lend,
-        visit: F,
-    ) -> Result<usize, StoreError>
-    where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
-    {
-        self.store.visit_stream(self.stream, from, limit, lend, visit).await
-    }
-
-    async fn append(
-        &mut self,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<Appended, StoreError> {
-        self.store.append(self.stream, expected, events).await
-    }
-
-    async fn finish(self) -> Result<(), StoreError> {
-        Ok(())
-    }
-}
-
-impl SnapshotStore for MemoryStore {
-    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), StoreError> {
-        let mut snapshots = self.snapshots.lock().unwrap_or_else(PoisonError::into_inner);
-        let newer = snapshots.get(stream).is_none_or(|kept| snapshot.stream_version > kept.stream_version);
-        if newer {
-            snapshots.insert(stream.to_owned(), snapshot);
-        }
-        Ok(())
-    }
-
-    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
-        Ok(self.snapshots.lock().unwrap_or_else(PoisonError::into_inner).get(stream).cloned())
-    }
-}
-
-impl CheckpointStore for MemoryStore {
-    async fn save_checkpoint(&self, projection: &str, checkpoint: Checkpoint) -> Result<(), StoreError> {
-        self.checkpoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(projection.to_owned(), checkpoint);
-        Ok(())
-    }
-
-    async fn load_checkpoint(&self, projection: &str) -> Result<Option<Checkpoint>, StoreError> {
-        Ok(self.checkpoints.lock().unwrap_or_else(PoisonError::into_inner).get(projection).cloned())
-    }
-
-    async fn delete_checkpoint(&self, projection: &str) -> Result<(), StoreError> {
-        self.checkpoints.lock().unwrap_or_else(PoisonError::into_inner).remove(projection);
-        Ok(())
     }
 }

@@ -1,0 +1,165 @@
+//! `ProjectionWorker`: runs a named projection in one process at a time, under a lease, and
+//! takes over when the process that ran it dies or stops renewing.
+//!
+//! ```
+//! use es_core::{Event, EventContext, EventStore, ExpectedVersion, MemoryStore, NewEvent, Project, Projection};
+//! use es_core::worker::{ProjectionWorker, Step};
+//! use serde::{Deserialize, Serialize};
+//! use std::time::Duration;
+//!
+//! #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+//! pub struct Pinged;
+//!
+//! #[derive(Projection, Default, Serialize, Deserialize)]
+//! #[projection(events(Pinged))]
+//! pub struct PingCount { pings: u64 }
+//! impl Project<Pinged> for PingCount {
+//!     fn project(&mut self, _: &Pinged, _: &EventContext<'_>) { self.pings += 1 }
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let store = MemoryStore::new();
+//! store.append("Pinger-1", ExpectedVersion::Any, vec![NewEvent::new("Pinged", 1, serde_json::json!(null))]).await?;
+//! let ttl = Duration::from_secs(5);
+//! let mut a = ProjectionWorker::<PingCount, _>::new("pings", store.clone()).owner("a").ttl(ttl);
+//! let mut b = ProjectionWorker::<PingCount, _>::new("pings", store.clone()).owner("b").ttl(ttl);
+//! assert!(matches!(a.step().await?, Step::Worked { read: 1, .. }));
+//! assert!(matches!(b.step().await?, Step::Standby { .. }), "a holds the lease");
+//! a.release().await?;                                   // or a dies and its lease expires
+//! assert!(matches!(b.step().await?, Step::Worked { read: 0, .. }));
+//! assert_eq!(b.projection().map(|p| p.pings), Some(1), "b resumed from a's checkpoint");
+//! # Ok::<_, es_core::StoreError>(())
+//! # }).unwrap();
+//! ```
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::StoreError;
+use crate::lease::{worker_id, Lease, Leases};
+use crate::projection::Projection;
+use crate::runner::ProjectionRunner;
+use crate::store::EventStore;
+
+/// What one [`ProjectionWorker::step`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// This worker holds the lease and handled a batch of `read` events (0: caught up).
+    Worked {
+        /// Events read in the batch.
+        read: usize,
+        /// The lease it holds.
+        lease: Lease,
+    },
+    /// Another worker holds the lease (or just took it over): this one waits.
+    Standby {
+        /// The holder, when known.
+        holder: Option<Lease>,
+    },
+}
+
+/// Runs the projection `P` named `name` on `S` while it holds the lease of that name.
+pub struct ProjectionWorker<P, S> {
+    name: String,
+    store: S,
+    owner: String,
+    ttl: Duration,
+    batch: usize,
+    /// The lease and the runner resumed under it; `None` while on standby.
+    held: Option<(Lease, ProjectionRunner<P, S>)>,
+}
+
+impl<P, S> ProjectionWorker<P, S>
+where
+    P: Projection + Default + Serialize + DeserializeOwned,
+    S: EventStore + Leases,
+{
+    /// A worker for the projection `name`, identified as this host and process, with a 10 s
+    /// lease and batches of 512.
+    pub fn new(name: impl Into<String>, store: S) -> Self {
+        ProjectionWorker {
+            name: name.into(),
+            store,
+            owner: worker_id(),
+            ttl: Duration::from_secs(10),
+            batch: 512,
+            held: None,
+        }
+    }
+
+    /// Names this worker (default: host and process id). Workers need distinct names.
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = owner.into();
+        self
+    }
+
+    /// How long the lease lasts unless renewed; every step renews it. Another worker takes over
+    /// within this time after the holder stops. Keep it well above a batch's duration.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Events per batch (and per checkpoint).
+    pub fn batch(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// The read model, while this worker holds the lease.
+    pub fn projection(&self) -> Option<&P> {
+        self.held.as_ref().map(|(_, runner)| runner.projection())
+    }
+
+    /// Takes or renews the lease; holding it, handles one batch and saves it under the lease. A
+    /// worker that took the lease over resumes from the last saved checkpoint and state.
+    pub async fn step(&mut self) -> Result<Step, StoreError> {
+        let Some(lease) = self.store.acquire(&self.name, &self.owner, self.ttl).await? else {
+            self.held = None;
+            return Ok(Step::Standby { holder: self.store.lease(&self.name).await? });
+        };
+        let resumed = match self.held.take() {
+            Some((held, runner)) if held.epoch == lease.epoch => runner,
+            // Newly taken (or retaken after another held it): what this worker had is stale.
+            _ => ProjectionRunner::start(self.name.clone(), self.store.clone()).await?.with_batch(self.batch),
+        };
+        let runner = &mut self.held.insert((lease.clone(), resumed)).1;
+        match runner.step_under(&lease).await {
+            Ok(read) => Ok(Step::Worked { read, lease }),
+            Err(StoreError::Fenced { .. }) => {
+                self.held = None;
+                Ok(Step::Standby { holder: self.store.lease(&self.name).await? })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Steps until `stop` completes: batches back to back while behind, every `poll` when caught
+    /// up or on standby. Store errors end it (run it again to retry).
+    pub async fn run(&mut self, poll: Duration, stop: impl Future<Output = ()>) -> Result<(), StoreError> {
+        tokio::pin!(stop);
+        loop {
+            let caught_up = match self.step().await? {
+                Step::Worked { read, .. } => read < self.batch,
+                Step::Standby { .. } => true,
+            };
+            if caught_up {
+                tokio::select! {
+                    () = &mut stop => return Ok(()),
+                    () = tokio::time::sleep(poll) => {}
+                }
+            }
+        }
+    }
+
+    /// Gives the lease up, so another worker takes over without waiting for it to expire.
+    pub async fn release(&mut self) -> Result<(), StoreError> {
+        match self.held.take() {
+            Some((lease, _)) => self.store.release(&lease).await,
+            None => Ok(()),
+        }
+    }
+}
