@@ -28,16 +28,20 @@
 //! a.release().await?;                                   // or a dies and its lease expires
 //! assert!(matches!(b.step().await?, Step::Worked { read: 0, .. }));
 //! assert_eq!(b.projection().map(|p| p.pings), Some(1), "b resumed from a's checkpoint");
+//! let status = es_core::worker::status(&store, "pings").await?;
+//! assert_eq!(status.lease.map(|l| (l.owner, l.epoch)), Some(("b".to_owned(), 2)));
+//! assert_eq!(status.lag, 0);
 //! # Ok::<_, es_core::StoreError>(())
 //! # }).unwrap();
 //! ```
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::cursor::Cursor;
 use crate::error::StoreError;
 use crate::lease::{worker_id, Lease, Leases};
 use crate::projection::Projection;
@@ -54,10 +58,16 @@ pub enum Step {
         /// The lease it holds.
         lease: Lease,
     },
-    /// Another worker holds the lease (or just took it over): this one waits.
+    /// Another worker holds the lease: this one waits.
     Standby {
         /// The holder, when known.
         holder: Option<Lease>,
+    },
+    /// This worker held the lease at `epoch`, but another took it over before the batch was
+    /// saved: the batch was refused and thrown away, and this worker waits.
+    Fenced {
+        /// The epoch this worker held.
+        epoch: u64,
     },
 }
 
@@ -129,9 +139,9 @@ where
         let runner = &mut self.held.insert((lease.clone(), resumed)).1;
         match runner.step_under(&lease).await {
             Ok(read) => Ok(Step::Worked { read, lease }),
-            Err(StoreError::Fenced { .. }) => {
+            Err(StoreError::Fenced { epoch, .. }) => {
                 self.held = None;
-                Ok(Step::Standby { holder: self.store.lease(&self.name).await? })
+                Ok(Step::Fenced { epoch })
             }
             Err(e) => Err(e),
         }
@@ -144,7 +154,7 @@ where
         loop {
             let caught_up = match self.step().await? {
                 Step::Worked { read, .. } => read < self.batch,
-                Step::Standby { .. } => true,
+                Step::Standby { .. } | Step::Fenced { .. } => true,
             };
             if caught_up {
                 tokio::select! {
@@ -162,4 +172,35 @@ where
             None => Ok(()),
         }
     }
+}
+
+/// A projection's state for operators: who runs it, at which epoch, how far it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectionStatus {
+    /// The projection's name.
+    pub name: String,
+    /// Its lease (owner, epoch, last renewal, expiry), if a worker ever took it.
+    pub lease: Option<Lease>,
+    /// The cursor of its last saved batch, if any.
+    pub cursor: Option<Cursor>,
+    /// When that batch was saved.
+    pub saved_at: Option<SystemTime>,
+    /// How far it is behind the store's head, in positions (an estimate where positions are not
+    /// handed out in commit order, as in PostgreSQL).
+    pub lag: u64,
+}
+
+/// The status of the projection `name` on `store`: its lease, checkpoint and lag.
+pub async fn status<S: EventStore + Leases>(store: &S, name: &str) -> Result<ProjectionStatus, StoreError> {
+    let lease = store.lease(name).await?;
+    let checkpoint = store.load_checkpoint(name).await?;
+    let cursor = checkpoint.as_ref().map(|c| c.cursor);
+    let head = store.head().await?;
+    Ok(ProjectionStatus {
+        name: name.to_owned(),
+        lease,
+        cursor,
+        saved_at: checkpoint.map(|c| c.saved_at),
+        lag: head.position().saturating_sub(cursor.unwrap_or_default().position()),
+    })
 }

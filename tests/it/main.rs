@@ -11,6 +11,7 @@ mod domain {
 mod bank_scenarios;
 mod codec;
 mod crash;
+mod failover;
 mod hot_aggregate;
 mod hygiene;
 mod memory_store;
