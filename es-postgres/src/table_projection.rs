@@ -32,7 +32,10 @@
 use std::future::Future;
 
 use es_core::backend::{to_i64, to_micros, to_u64};
-use es_core::{Cursor, EventStore, Lease, StoreError, StoredEvent};
+use std::time::Duration;
+
+use es_core::worker::Step;
+use es_core::{Cursor, EventStore, Lease, Leases, StoreError, StoredEvent};
 use sqlx::{Connection, PgConnection};
 
 use crate::error::backend_error;
@@ -168,6 +171,22 @@ impl<P: TableProjection> TableProjectionRunner<P> {
     /// The projection.
     pub fn projection(&self) -> &P {
         &self.projection
+    }
+
+    /// One step of a worker that runs this projection only while it holds the projection's
+    /// lease as `owner` (taken or renewed for `ttl`): a fenced batch when it holds it,
+    /// [`Step::Standby`] while another does, [`Step::Fenced`] when another took it over before
+    /// the batch committed (nothing of it was applied). Start one in every process; see
+    /// [`es_core::worker`] for the state-carrying equivalent.
+    pub async fn step_leased(&mut self, owner: &str, ttl: Duration) -> Result<Step, StoreError> {
+        let Some(lease) = self.store.acquire(self.projection.name(), owner, ttl).await? else {
+            return Ok(Step::Standby { holder: self.store.lease(self.projection.name()).await? });
+        };
+        match self.step_under(&lease).await {
+            Ok(read) => Ok(Step::Worked { read, lease }),
+            Err(StoreError::Fenced { epoch, .. }) => Ok(Step::Fenced { epoch }),
+            Err(e) => Err(e),
+        }
     }
 }
 

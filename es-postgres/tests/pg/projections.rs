@@ -198,3 +198,45 @@ async fn a_projection_restarted_mid_catch_up_equals_a_single_run() {
     assert_eq!(second.projection().events, STREAMS * PER_STREAM);
     drop_store(store).await;
 }
+
+/// Two workers of one table read model: the lease holder applies, the other stands by; after a
+/// takeover the old holder's batch under its stale epoch is refused and applies nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_read_model_runs_under_one_lease_holder() {
+    use es_core::worker::Step;
+    use es_core::Leases;
+
+    let store = fresh_store().await;
+    deposits(&store).await;
+    let reference = table(&store, "reference_leased").await;
+    let balances = |table: &String| Balances {
+        name: "leased".into(),
+        table: table.clone(),
+        fail_after_applying: None,
+        slow: false,
+    };
+    TableProjectionRunner::new(store.clone(), Balances { name: "reference".into(), ..balances(&reference) })
+        .catch_up()
+        .await
+        .expect("reference run");
+
+    let tested = table(&store, "leased").await;
+    let ttl = Duration::from_secs(30);
+    let mut a = TableProjectionRunner::new(store.clone(), balances(&tested)).with_batch(50);
+    let mut b = TableProjectionRunner::new(store.clone(), balances(&tested)).with_batch(50);
+    let held = match a.step_leased("a", ttl).await.expect("a steps") {
+        Step::Worked { read: 50, lease } => lease,
+        other => panic!("a takes the free lease and applies a batch: {other:?}"),
+    };
+    assert!(matches!(b.step_leased("b", ttl).await.expect("b steps"), Step::Standby { .. }), "a holds it");
+    store.release(&held).await.expect("a lets go (as if it had died)");
+    assert!(matches!(b.step_leased("b", ttl).await.expect("b steps"), Step::Worked { read: 50, .. }));
+    match a.step_under(&held).await {
+        Err(StoreError::Fenced { epoch: 1, .. }) => {}
+        other => panic!("a's batch under epoch 1 must be fenced, got {other:?}"),
+    }
+    assert!(matches!(a.step_leased("a", ttl).await.expect("a steps"), Step::Standby { .. }), "b holds it");
+    while matches!(b.step_leased("b", ttl).await.expect("b steps"), Step::Worked { read: 50, .. }) {}
+    assert_eq!(rows(&store, &tested).await, rows(&store, &reference).await, "every event applied once");
+    drop_store(store).await;
+}
