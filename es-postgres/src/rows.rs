@@ -16,6 +16,16 @@ pub(crate) fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Pos
     row.try_get(column).map_err(backend_error)
 }
 
+/// [`get`] without sqlx's check that the column's type matches `T`, for the event columns,
+/// whose types the store's own queries fix. The check cost about a sixth of a catch-up's client
+/// time (callgrind); the value is still decoded with its length checked.
+fn get_event_column<'r, T: sqlx::Decode<'r, sqlx::Postgres>>(
+    row: &'r PgRow,
+    column: usize,
+) -> Result<T, StoreError> {
+    row.try_get_unchecked(column).map_err(backend_error)
+}
+
 /// What decoding needs, first in every event query (`commit_no` orders commits).
 pub(crate) const DECODE_COLUMNS: &str =
     "position, commit_no, stream_version, name, schema_version, payload::text AS payload";
@@ -32,21 +42,23 @@ pub(crate) fn lend_row<R>(
 ) -> Result<R, StoreError> {
     let context = match lend {
         Lend::ForDecoding => None,
-        Lend::All => {
-            Some(ContextColumns { id: get(row, 6)?, metadata: get(row, 7)?, recorded_us: get(row, 8)? })
-        }
+        Lend::All => Some(ContextColumns {
+            id: get_event_column(row, 6)?,
+            metadata: get_event_column(row, 7)?,
+            recorded_us: get_event_column(row, 8)?,
+        }),
     };
     let columns = EventColumns {
-        position: get(row, 0)?,
-        commit: get(row, 1)?,
+        position: get_event_column(row, 0)?,
+        commit: get_event_column(row, 1)?,
         stream: match stream {
             Some(stream) => stream,
-            None => get(row, 9)?,
+            None => get_event_column(row, 9)?,
         },
-        stream_version: get(row, 2)?,
-        name: get(row, 3)?,
-        schema_version: i64::from(get::<i32>(row, 4)?),
-        payload: get(row, 5)?,
+        stream_version: get_event_column(row, 2)?,
+        name: get_event_column(row, 3)?,
+        schema_version: i64::from(get_event_column::<i32>(row, 4)?),
+        payload: get_event_column(row, 5)?,
         context,
     };
     columns.lend(BACKEND, visit)

@@ -33,8 +33,9 @@ pub struct PostgresStore {
 }
 
 /// The oldest transaction id still running, in the whole cluster: every transaction below it has
-/// ended, so no event below it can still appear.
-const HORIZON: &str = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+/// ended, so no event below it can still appear. A subquery, so that it is computed once per
+/// statement (an init plan) rather than per row.
+const HORIZON: &str = "(SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint)";
 
 /// The statements, with the schema name written in once. sqlx prepares each once per connection.
 #[derive(Debug)]
@@ -56,7 +57,7 @@ pub(crate) struct Queries {
 
 impl Queries {
     fn new(schema: &str, unquoted: &str) -> Self {
-        let select = format!("SELECT {DECODE_COLUMNS}, {CONTEXT_COLUMNS}, stream FROM {schema}.es_events");
+        let columns = format!("{DECODE_COLUMNS}, {CONTEXT_COLUMNS}, stream");
         let of_stream = format!(
             "FROM {schema}.es_events WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3"
         );
@@ -69,12 +70,22 @@ impl Queries {
                 format!("SELECT {DECODE_COLUMNS}, {CONTEXT_COLUMNS} {of_stream}"),
             ],
             // Only transactions older than every running one: none of them can still commit
-            // below what this returns (see the crate docs for the proof).
+            // below what this returns (see the crate docs for the proof). The horizon filters the
+            // page rather than the scan: the page is the next rows in (commit_no, position) order,
+            // so what passes is still a prefix of the visible order, and the scan stays an
+            // ordered index scan that stops at the limit even before the table has statistics
+            // (with both conditions in one WHERE, an unanalysed table got a bitmap scan and a
+            // sort of every row after the cursor, per page).
             visit_all: format!(
-                "{select} WHERE (commit_no, position) > ($1, $2) AND commit_no < {HORIZON}
-                 ORDER BY commit_no, position LIMIT $3"
+                "SELECT * FROM (
+                     SELECT {columns} FROM {schema}.es_events WHERE (commit_no, position) > ($1, $2)
+                     ORDER BY commit_no, position LIMIT $3) AS page
+                 WHERE commit_no < {HORIZON}"
             ),
-            held_back: format!("SELECT EXISTS (SELECT 1 FROM {schema}.es_events WHERE commit_no >= {HORIZON})"),
+            held_back: format!(
+                "SELECT coalesce((SELECT commit_no FROM {schema}.es_events ORDER BY commit_no DESC LIMIT 1), 0)
+                     >= {HORIZON}"
+            ),
             save_snapshot: format!(
                 "INSERT INTO {schema}.es_snapshots AS s (stream, stream_version, schema_version, state, taken_us)
                  VALUES ($1, $2, $3, $4::json, $5)
@@ -254,6 +265,34 @@ pub fn redact(url: &str) -> String {
 }
 
 impl PostgresStore {
+    /// Lends the events of `stream` from `from`, at most `limit`, read through `executor` (the
+    /// pool, or a turn's transaction), as they arrive: no owned copy of any event is made.
+    pub(crate) async fn visit_stream_on<'e, E, F>(
+        &self,
+        executor: E,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        lend: Lend,
+        mut visit: F,
+    ) -> Result<usize, StoreError>
+    where
+        E: sqlx::PgExecutor<'e>,
+        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    {
+        let mut rows = sqlx::query(&self.queries.visit_stream[usize::from(lend == Lend::All)])
+            .bind(stream)
+            .bind(to_i64(from))
+            .bind(to_i64(limit as u64))
+            .fetch(executor);
+        let mut visited = 0;
+        while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+            lend_row(&row.map_err(backend_error)?, Some(stream), lend, &mut visit)?;
+            visited += 1;
+        }
+        Ok(visited)
+    }
+
     /// Wakes subscribers, here and (through a notification) in other processes, after an append
     /// that recorded events has committed.
     pub(crate) fn appended(&self, appended: &Appended) {
@@ -292,23 +331,12 @@ impl EventStore for PostgresStore {
         from: u64,
         limit: usize,
         lend: Lend,
-        mut visit: F,
+        visit: F,
     ) -> Result<usize, StoreError>
     where
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
-        // Rows are lent as they arrive: no owned copy of any event is made.
-        let mut rows = sqlx::query(&self.queries.visit_stream[usize::from(lend == Lend::All)])
-            .bind(stream)
-            .bind(to_i64(from))
-            .bind(to_i64(limit as u64))
-            .fetch(&self.pool);
-        let mut visited = 0;
-        while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
-            lend_row(&row.map_err(backend_error)?, Some(stream), lend, &mut visit)?;
-            visited += 1;
-        }
-        Ok(visited)
+        self.visit_stream_on(&self.pool, stream, from, limit, lend, visit).await
     }
 
     async fn visit_all<F>(&self, after: Cursor, limit: usize, mut visit: F) -> Result<usize, StoreError>

@@ -3,13 +3,11 @@
 //! process gets its turn; a process that dies mid-turn loses its connection, and with it the
 //! lock. The turn lock is not the one appends take, so appends outside turns are not held back.
 
-use es_core::backend::to_i64;
 use es_core::{Appended, EventRef, ExpectedVersion, Lend, LocalQueue, NewEvent, StoreError, Turn, Turns};
 use sqlx::{Postgres, Transaction};
 
 use crate::append::AppendArgs;
 use crate::error::backend_error;
-use crate::rows::lend_row;
 use crate::PostgresStore;
 
 impl Turns for PostgresStore {
@@ -47,22 +45,12 @@ impl Turn for PgTurn<'_> {
         from: u64,
         limit: usize,
         lend: Lend,
-        mut visit: F,
+        visit: F,
     ) -> Result<usize, StoreError>
     where
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
-        let mut rows = sqlx::query(&self.store.queries.visit_stream[usize::from(lend == Lend::All)])
-            .bind(self.stream)
-            .bind(to_i64(from))
-            .bind(to_i64(limit as u64))
-            .fetch(&mut *self.tx);
-        let mut visited = 0;
-        while let Some(row) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
-            lend_row(&row.map_err(backend_error)?, Some(self.stream), lend, &mut visit)?;
-            visited += 1;
-        }
-        Ok(visited)
+        self.store.visit_stream_on(&mut *self.tx, self.stream, from, limit, lend, visit).await
     }
 
     async fn append(

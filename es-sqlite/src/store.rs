@@ -136,13 +136,13 @@ impl SqliteStore {
 }
 
 /// The queries, with the event columns written in once.
-pub(crate) struct Queries {
+struct Queries {
     /// Of one stream: for decoding, and whole.
-    pub(crate) visit_stream: [String; 2],
+    visit_stream: [String; 2],
     visit_all: String,
 }
 
-pub(crate) fn queries() -> &'static Queries {
+fn queries() -> &'static Queries {
     static QUERIES: std::sync::OnceLock<Queries> = std::sync::OnceLock::new();
     QUERIES.get_or_init(|| {
         let of_stream =
@@ -158,6 +158,35 @@ pub(crate) fn queries() -> &'static Queries {
             ),
         }
     })
+}
+
+/// Lends the events of `stream` from `from`, at most `limit`, read through `executor` (the
+/// reader pool, or a turn's transaction). The rows are lent: no owned copy of any event is made.
+/// (They are fetched together: sqlx's SQLite worker hands rows over one wake-up at a time when
+/// streamed.)
+pub(crate) async fn visit_stream_on<'e, E, F>(
+    executor: E,
+    stream: &str,
+    from: u64,
+    limit: usize,
+    lend: Lend,
+    mut visit: F,
+) -> Result<usize, StoreError>
+where
+    E: sqlx::SqliteExecutor<'e>,
+    F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+{
+    let rows = sqlx::query(&queries().visit_stream[usize::from(lend == Lend::All)])
+        .bind(stream)
+        .bind(to_i64(from))
+        .bind(to_i64(limit as u64))
+        .fetch_all(executor)
+        .await
+        .map_err(backend_error)?;
+    for row in &rows {
+        lend_row(row, Some(stream), lend, &mut visit)?;
+    }
+    Ok(rows.len())
 }
 
 impl EventStore for SqliteStore {
@@ -186,24 +215,12 @@ impl EventStore for SqliteStore {
         from: u64,
         limit: usize,
         lend: Lend,
-        mut visit: F,
+        visit: F,
     ) -> Result<usize, StoreError>
     where
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
-        // The rows are lent to `visit`: no owned copy of any event is made. (They are fetched
-        // together: sqlx's SQLite worker hands rows over one wake-up at a time when streamed.)
-        let rows = sqlx::query(&queries().visit_stream[usize::from(lend == Lend::All)])
-            .bind(stream)
-            .bind(to_i64(from))
-            .bind(to_i64(limit as u64))
-            .fetch_all(&self.reader)
-            .await
-            .map_err(backend_error)?;
-        for row in &rows {
-            lend_row(row, Some(stream), lend, &mut visit)?;
-        }
-        Ok(rows.len())
+        visit_stream_on(&self.reader, stream, from, limit, lend, visit).await
     }
 
     async fn visit_all<F>(&self, after: Cursor, limit: usize, mut visit: F) -> Result<usize, StoreError>

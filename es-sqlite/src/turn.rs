@@ -2,14 +2,12 @@
 //! IMMEDIATE` from the load to the commit, so no other process can write the file meanwhile;
 //! this process's commands wait for the writer connection in arrival order.
 
-use es_core::backend::to_i64;
 use es_core::{Appended, EventRef, ExpectedVersion, Lend, LocalQueue, NewEvent, StoreError, Turn, Turns};
 use sqlx::{Sqlite, Transaction};
 
 use crate::append::append_in;
 use crate::error::backend_error;
-use crate::rows::lend_row;
-use crate::store::queries;
+use crate::store::visit_stream_on;
 use crate::SqliteStore;
 
 impl Turns for SqliteStore {
@@ -41,22 +39,12 @@ impl Turn for SqliteTurn<'_> {
         from: u64,
         limit: usize,
         lend: Lend,
-        mut visit: F,
+        visit: F,
     ) -> Result<usize, StoreError>
     where
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
-        let rows = sqlx::query(&queries().visit_stream[usize::from(lend == Lend::All)])
-            .bind(self.stream)
-            .bind(to_i64(from))
-            .bind(to_i64(limit as u64))
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(backend_error)?;
-        for row in &rows {
-            lend_row(row, Some(self.stream), lend, &mut visit)?;
-        }
-        Ok(rows.len())
+        visit_stream_on(&mut *self.tx, self.stream, from, limit, lend, visit).await
     }
 
     async fn append(
