@@ -4,14 +4,17 @@
 //! `#[derive(Aggregate)]`, state changes as [`Apply`] and decisions as [`Handle`]; then run
 //! commands through a [`Repository`] on any [`EventStore`].
 //!
-//! - Writing: [`Repository::execute`] (retries on conflict, queues per aggregate),
-//!   [`Repository::with_snapshots`], [`Repository::load_at`] / [`Repository::load_as_of`].
+//! - Writing: [`Repository::execute`] (queues per aggregate, tries optimistically, then takes a
+//!   [`Turns`] turn on the stream across processes), [`Repository::with_snapshots`],
+//!   [`Repository::load_at`] / [`Repository::load_as_of`].
 //! - Schema evolution: `#[event(version, upcast_from, renamed_from)]`, [`json_upcaster!`] and the
 //!   [`registry`] check.
 //! - Reading: `#[derive(Projection)]` with [`Project`], [`ProjectionRunner`] (checkpoints),
-//!   [`subscribe`] (history, then live).
-//! - Stores: [`MemoryStore`] here; `es-sqlite` and `es-postgres` beside; [`SnapshotStore`] and
-//!   [`CheckpointStore`] next to [`EventStore`].
+//!   [`ProjectionWorker`] (one process at a time, under a fenced [`Lease`]), [`subscribe`]
+//!   (history, then live), all following the global order by [`Cursor`].
+//! - Stores: [`MemoryStore`] here; `es-sqlite` and `es-postgres` beside. [`EventStore`] is five
+//!   methods that lend [`EventRef`]s; [`SnapshotStore`], [`CheckpointStore`], [`Leases`] and
+//!   [`Turns`] stand beside it; [`backend`] holds what store implementations share.
 //!
 //! ```
 //! use es_core::{Aggregate, Apply, Event, Handle, MemoryStore, Repository};

@@ -1,4 +1,4 @@
-//! `MemoryStore` basics. The full conformance suite runs in `tests/it/conformance.rs`.
+//! `MemoryStore` basics. The full conformance suite runs in `es-testing/tests/memory_conformance.rs`.
 
 use es_core::{EventStore, ExpectedVersion, MemoryStore, NewEvent, StoreError};
 use serde_json::json;
