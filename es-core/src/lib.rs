@@ -79,6 +79,7 @@ mod aggregate;
 pub mod backend;
 pub mod checkpoint;
 pub mod codec;
+pub mod command;
 pub mod cursor;
 mod derive_support;
 mod error;

@@ -26,6 +26,11 @@ pub struct Metadata {
     /// The message (command or event) that directly caused this event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causation_id: Option<Uuid>,
+    /// The caller's id for the command that recorded this event: executing a command with the
+    /// same id on the same aggregate again records nothing new (see
+    /// [`Repository::execute_with`](crate::Repository::execute_with)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_id: Option<Uuid>,
     /// Free key/values (user, tenant, client version, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, String>,
@@ -44,6 +49,13 @@ impl Metadata {
         self
     }
 
+    /// Names the command, e.g. with a client's `Idempotency-Key`: a retry with the same id
+    /// records nothing new and returns what the first execution recorded.
+    pub fn command_id(mut self, id: Uuid) -> Self {
+        self.command_id = Some(id);
+        self
+    }
+
     /// Adds a free key/value.
     pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.extra.insert(key.into(), value.into());
@@ -52,7 +64,10 @@ impl Metadata {
 
     /// True when nothing is set, so stores may write an empty object.
     pub fn is_empty(&self) -> bool {
-        self.correlation_id.is_none() && self.causation_id.is_none() && self.extra.is_empty()
+        self.correlation_id.is_none()
+            && self.causation_id.is_none()
+            && self.command_id.is_none()
+            && self.extra.is_empty()
     }
 }
 

@@ -14,6 +14,7 @@ mod crash;
 mod failover;
 mod hot_aggregate;
 mod hygiene;
+mod idempotent;
 mod memory_store;
 mod read_side;
 mod repository;

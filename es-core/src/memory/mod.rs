@@ -58,7 +58,8 @@ pub struct MemoryStore {
 }
 
 /// Metadata of events that carry none, lent by reference.
-static NO_METADATA: Metadata = Metadata { correlation_id: None, causation_id: None, extra: BTreeMap::new() };
+static NO_METADATA: Metadata =
+    Metadata { correlation_id: None, causation_id: None, command_id: None, extra: BTreeMap::new() };
 
 /// One stored event, with its stream and name as indices into the log's tables.
 struct Slot {

@@ -5,10 +5,11 @@ use std::sync::atomic::Ordering;
 
 use crate::aggregate::{Aggregate, Handle};
 use crate::codec;
+use crate::command;
 use crate::error::StoreError;
 use crate::expected::ExpectedVersion;
 use crate::metadata::Metadata;
-use crate::record::{Appended, EventRef, NewEvent};
+use crate::record::{Appended, EventRef, NewEvent, StoredEvent};
 use crate::recorded::Recorded;
 use crate::repository::{CommandError, Loaded, Repository};
 use crate::snapshot::crosses;
@@ -22,6 +23,7 @@ pub(super) trait Site: Send {
         stream: &str,
         from: u64,
         limit: usize,
+        lend: Lend,
         visit: F,
     ) -> impl std::future::Future<Output = Result<usize, StoreError>> + Send
     where
@@ -39,11 +41,18 @@ pub(super) trait Site: Send {
 pub(super) struct Direct<'a, S>(pub(super) &'a S);
 
 impl<S: EventStore> Site for Direct<'_, S> {
-    async fn visit<F>(&mut self, stream: &str, from: u64, limit: usize, visit: F) -> Result<usize, StoreError>
+    async fn visit<F>(
+        &mut self,
+        stream: &str,
+        from: u64,
+        limit: usize,
+        lend: Lend,
+        visit: F,
+    ) -> Result<usize, StoreError>
     where
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
-        self.0.visit_stream(stream, from, limit, Lend::ForDecoding, visit).await
+        self.0.visit_stream(stream, from, limit, lend, visit).await
     }
 
     async fn append(
@@ -60,11 +69,18 @@ impl<S: EventStore> Site for Direct<'_, S> {
 struct InTurn<T>(T);
 
 impl<T: Turn> Site for InTurn<T> {
-    async fn visit<F>(&mut self, _: &str, from: u64, limit: usize, visit: F) -> Result<usize, StoreError>
+    async fn visit<F>(
+        &mut self,
+        _: &str,
+        from: u64,
+        limit: usize,
+        lend: Lend,
+        visit: F,
+    ) -> Result<usize, StoreError>
     where
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
-        self.0.visit_stream(from, limit, Lend::ForDecoding, visit).await
+        self.0.visit_stream(from, limit, lend, visit).await
     }
 
     async fn append(
@@ -85,13 +101,37 @@ pub(super) async fn fold<A: Aggregate>(
     limit: usize,
 ) -> Result<(), StoreError> {
     let (state, version) = (&mut loaded.state, &mut loaded.version);
-    site.visit(stream, *version + 1, limit, |stored| {
+    site.visit(stream, *version + 1, limit, Lend::ForDecoding, |stored| {
         state.apply(&codec::decode_ref::<A::Event>(&stored)?);
         *version = stored.stream_version;
         Ok(())
     })
     .await?;
     Ok(())
+}
+
+/// Like [`fold`] from the start of the stream, also collecting the events the command
+/// `command` recorded there, if it ran before (their ids are derived from it).
+async fn fold_finding<A: Aggregate>(
+    site: &mut impl Site,
+    stream: &str,
+    loaded: &mut Loaded<A>,
+    command: uuid::Uuid,
+    backend: &'static str,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let (state, version, mut found) = (&mut loaded.state, &mut loaded.version, Vec::new());
+    site.visit(stream, 1, usize::MAX, Lend::All, |stored| {
+        if stored.id == command::event_id(command, stream, found.len()) {
+            found.push(stored.to_stored().map_err(|e| {
+                StoreError::corrupt(backend, stored.position, format!("the payload is not JSON: {e}"))
+            })?);
+        }
+        state.apply(&codec::decode_ref::<A::Event>(&stored)?);
+        *version = stored.stream_version;
+        Ok(())
+    })
+    .await?;
+    Ok(found)
 }
 
 /// What one load-decide-append cycle came to.
@@ -126,6 +166,35 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
 
     /// Like [`execute`](Self::execute), recording `metadata` (correlation and causation ids,
     /// free key/values) with every event.
+    ///
+    /// With [`Metadata::command_id`], the command is idempotent: its events get ids derived
+    /// from (command id, stream, index), and executing the same command id on the same
+    /// aggregate again (a client's retry, after a restart too, or concurrently) records nothing
+    /// new and returns the events the first execution recorded. Such a command reads the whole
+    /// stream to find them (snapshots are not used for it).
+    ///
+    /// ```
+    /// # use es_core::{Aggregate, Apply, Event, Handle, MemoryStore, Metadata, Repository, Uuid};
+    /// # use serde::{Deserialize, Serialize};
+    /// # #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+    /// # pub struct Added { n: u32 }
+    /// # #[derive(Aggregate, Default)]
+    /// # #[aggregate(events(Added), error = std::convert::Infallible)]
+    /// # pub struct Sum { total: u32 }
+    /// # impl Apply<Added> for Sum { fn apply(&mut self, e: &Added) { self.total += e.n } }
+    /// # impl Handle<u32> for Sum {
+    /// #     fn handle(&self, n: &u32) -> Result<Vec<SumEvent>, Self::Error> { Ok(vec![Added { n: *n }.into()]) }
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let sums = Repository::<Sum, _>::new(MemoryStore::new());
+    /// let meta = Metadata::default().command_id(Uuid::new_v4()); // e.g. an Idempotency-Key
+    /// let first = sums.execute_with("s", 5, meta.clone()).await?;
+    /// let again = sums.execute_with("s", 5, meta).await?;       // nothing appended
+    /// assert_eq!(first.iter().map(|r| r.id).collect::<Vec<_>>(), again.iter().map(|r| r.id).collect::<Vec<_>>());
+    /// assert_eq!(sums.load("s").await?.state.total, 5);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn execute_with<C>(
         &self,
         id: &str,
@@ -216,19 +285,43 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             Some((state, version)) => Loaded { state, version },
             None => Loaded { state: A::default(), version: 0 },
         };
-        fold(site, stream, &mut loaded, usize::MAX).await?;
+        match metadata.command_id {
+            // A named command reads the whole stream: if it ran before, its events are there,
+            // and it answers with them instead of deciding again.
+            Some(id) => {
+                loaded = Loaded { state: A::default(), version: 0 };
+                let earlier = fold_finding(site, stream, &mut loaded, id, S::BACKEND).await?;
+                if !earlier.is_empty() {
+                    let recorded = earlier.into_iter().map(Recorded::decode).collect::<Result<Vec<_>, _>>();
+                    return Ok(Cycle::Recorded(recorded.map_err(StoreError::from)?, None));
+                }
+            }
+            None => fold(site, stream, &mut loaded, usize::MAX).await?,
+        }
         let events = loaded.state.handle(command).map_err(CommandError::Rejected)?;
         if events.is_empty() {
             return Ok(Cycle::Recorded(Vec::new(), None));
         }
         let new_events = events
             .iter()
-            .map(|e| NewEvent::encode(e, metadata.clone()))
-            .collect::<Result<Vec<_>, _>>()
+            .enumerate()
+            .map(|(i, e)| {
+                let encoded = NewEvent::encode(e, metadata.clone())?;
+                Ok(match metadata.command_id {
+                    Some(id) => encoded.with_id(command::event_id(id, stream, i)),
+                    None => encoded,
+                })
+            })
+            .collect::<Result<Vec<_>, crate::error::EncodeError>>()
             .map_err(StoreError::from)?;
         let appended = match site.append(stream, ExpectedVersion::Exact(loaded.version), new_events).await {
             Ok(appended) => appended,
             Err(StoreError::Conflict { .. }) => return Ok(Cycle::Conflict),
+            // The same command, run concurrently elsewhere, stored its events first (and decided
+            // otherwise than this run): run again, and find them.
+            Err(StoreError::DuplicateEventId { .. }) if metadata.command_id.is_some() => {
+                return Ok(Cycle::Conflict)
+            }
             Err(other) => return Err(other.into()),
         };
         let due = self
