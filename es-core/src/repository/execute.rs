@@ -100,31 +100,29 @@ pub(super) async fn fold<A: Aggregate>(
     loaded: &mut Loaded<A>,
     limit: usize,
 ) -> Result<(), StoreError> {
-    let (state, version) = (&mut loaded.state, &mut loaded.version);
-    site.visit(stream, *version + 1, limit, Lend::ForDecoding, |stored| {
-        state.apply(&codec::decode_ref::<A::Event>(&stored)?);
-        *version = stored.stream_version;
-        Ok(())
-    })
-    .await?;
-    Ok(())
+    fold_finding(site, stream, loaded, limit, None).await.map(drop)
 }
 
-/// Like [`fold`] from the start of the stream, also collecting the events the command
-/// `command` recorded there, if it ran before (their ids are derived from it).
+/// Like [`fold`], also collecting the events that the command `finding` names (its id, and the
+/// store's name for errors) recorded in the stream, if it ran before (their ids are derived
+/// from the command's). Finding needs every field, so it lends them all.
 async fn fold_finding<A: Aggregate>(
     site: &mut impl Site,
     stream: &str,
     loaded: &mut Loaded<A>,
-    command: uuid::Uuid,
-    backend: &'static str,
+    limit: usize,
+    finding: Option<(uuid::Uuid, &'static str)>,
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let (state, version, mut found) = (&mut loaded.state, &mut loaded.version, Vec::new());
-    site.visit(stream, 1, usize::MAX, Lend::All, |stored| {
-        if stored.id == command::event_id(command, stream, found.len()) {
-            found.push(stored.to_stored().map_err(|e| {
-                StoreError::corrupt(backend, stored.position, format!("the payload is not JSON: {e}"))
-            })?);
+    let lend = if finding.is_some() { Lend::All } else { Lend::ForDecoding };
+    site.visit(stream, *version + 1, limit, lend, |stored| {
+        if let Some((command, backend)) = finding {
+            if stored.id == command::event_id(command, stream, found.len()) {
+                let copy = stored.to_stored().map_err(|e| {
+                    StoreError::corrupt(backend, stored.position, format!("the payload is not JSON: {e}"))
+                })?;
+                found.push(copy);
+            }
         }
         state.apply(&codec::decode_ref::<A::Event>(&stored)?);
         *version = stored.stream_version;
@@ -290,7 +288,8 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             // and it answers with them instead of deciding again.
             Some(id) => {
                 loaded = Loaded { state: A::default(), version: 0 };
-                let earlier = fold_finding(site, stream, &mut loaded, id, S::BACKEND).await?;
+                let earlier =
+                    fold_finding(site, stream, &mut loaded, usize::MAX, Some((id, S::BACKEND))).await?;
                 if !earlier.is_empty() {
                     let recorded = earlier.into_iter().map(Recorded::decode).collect::<Result<Vec<_>, _>>();
                     return Ok(Cycle::Recorded(recorded.map_err(StoreError::from)?, None));
