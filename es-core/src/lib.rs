@@ -81,6 +81,7 @@ pub mod checkpoint;
 pub mod codec;
 pub mod command;
 pub mod cursor;
+pub mod dead_letter;
 mod derive_support;
 mod error;
 mod event;
@@ -90,6 +91,8 @@ pub mod lease;
 mod memory;
 mod metadata;
 pub mod projection;
+pub mod reactor;
+mod reactor_runner;
 mod record;
 mod recorded;
 pub mod registry;
@@ -108,6 +111,7 @@ pub mod worker;
 pub use aggregate::{Aggregate, Apply, Handle};
 pub use checkpoint::{Checkpoint, CheckpointStore};
 pub use cursor::Cursor;
+pub use dead_letter::{DeadLetters, Parked};
 pub use error::{DecodeError, DecodeFailure, EncodeError, StoreError};
 pub use event::{Event, EventEnum};
 pub use expected::ExpectedVersion;
@@ -115,6 +119,8 @@ pub use lease::{Lease, Leases};
 pub use memory::{MemoryStore, MemoryTurn};
 pub use metadata::Metadata;
 pub use projection::{Project, Projection};
+pub use reactor::{React, ReactContext, ReactError, Reactor};
+pub use reactor_runner::{OnFailure, ReactorError, ReactorRunner};
 pub use record::{Appended, AppendedEvent, EncodedEvent, EventContext, EventRef, NewEvent, StoredEvent};
 pub use recorded::Recorded;
 pub use repository::{CommandError, Loaded, Repository};
@@ -128,7 +134,7 @@ pub use turn::{LocalQueue, LocalQueues, LocalTurn, Turn, Turns};
 pub use worker::ProjectionWorker;
 
 /// The derives, beside the traits of the same name (as `serde::Serialize` is both).
-pub use es_macros::{Aggregate, Event, Projection};
+pub use es_macros::{Aggregate, Event, Projection, Reactor};
 
 pub use uuid::Uuid;
 
@@ -140,6 +146,7 @@ pub mod __private {
     pub use crate::error::{DecodeError, DecodeFailure, EncodeError};
     pub use crate::event::{decode_current, Event, EventEnum};
     pub use crate::projection::{Project, Projection};
+    pub use crate::reactor::{React, ReactContext, ReactError, Reactor};
     pub use crate::record::{EncodedEvent, EventContext, EventRef};
     pub use crate::registry::EventRegistration;
     pub use inventory;

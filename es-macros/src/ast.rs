@@ -39,31 +39,34 @@ pub struct Aggregate<'a> {
     pub snapshot_version: Option<Version>,
 }
 
-/// A `#[derive(Projection)]` input.
-pub struct Projection<'a> {
+/// A `#[derive(Projection)]` or `#[derive(Reactor)]` input: a type that consumes listed events.
+pub struct Consumer<'a> {
     pub original: &'a DeriveInput,
-    /// `#[projection(events(..))]`, in the order written.
+    /// `projection` or `reactor`: the attribute, as written.
+    pub attr: Symbol,
+    /// `#[projection(events(..))]` / `#[reactor(events(..))]`, in the order written.
     pub events: Option<Vec<syn::Path>>,
 }
 
-impl<'a> Projection<'a> {
-    pub fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput) -> Self {
-        reject_union(cx, input, "Projection");
-        let mut events = Attr::none("projection", attr::EVENTS);
-        for a in input.attrs.iter().filter(|a| a.path() == &attr::PROJECTION) {
+impl<'a> Consumer<'a> {
+    /// Parses the `#[attr(events(..))]` of a `#[derive(Derive)]` input.
+    pub fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput, attr: Symbol, derive: &str) -> Self {
+        reject_union(cx, input, derive);
+        let mut events = Attr::none(attr.0, attr::EVENTS);
+        for a in input.attrs.iter().filter(|a| a.path() == &attr) {
             let result = a.parse_nested_meta(|meta| {
                 if meta.path == attr::EVENTS {
                     // #[projection(events(AccountOpened, MoneyDeposited))]
                     let list = attr::parse_path_list(&meta)?;
                     events.set(cx, &meta.path, list.into_iter().collect::<Vec<_>>());
                 } else {
-                    unknown_key(cx, &meta, attr::PROJECTION, &["events"])?;
+                    unknown_key(cx, &meta, attr, &["events"])?;
                 }
                 Ok(())
             });
             record(cx, result);
         }
-        Projection { original: input, events: events.get() }
+        Consumer { original: input, attr, events: events.get() }
     }
 }
 

@@ -15,6 +15,7 @@ pub struct Symbol(pub &'static str);
 pub const EVENT: Symbol = Symbol("event");
 pub const AGGREGATE: Symbol = Symbol("aggregate");
 pub const PROJECTION: Symbol = Symbol("projection");
+pub const REACTOR: Symbol = Symbol("reactor");
 pub const NAME: Symbol = Symbol("name");
 pub const VERSION: Symbol = Symbol("version");
 pub const UPCAST_FROM: Symbol = Symbol("upcast_from");

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use quote::ToTokens;
 
-use crate::ast::{Aggregate, Event, Projection};
+use crate::ast::{Aggregate, Consumer, Event};
 use crate::ctxt::Ctxt;
 
 /// Checks a `#[derive(Event)]` model.
@@ -24,22 +24,25 @@ pub fn aggregate(cx: &mut Ctxt, agg: &Aggregate) {
     error_given(cx, agg);
 }
 
-/// Checks a `#[derive(Projection)]` model.
-pub fn projection(cx: &mut Ctxt, projection: &Projection) {
-    projection_events_listed(cx, projection);
-    listed_once(cx, projection.events.iter().flatten(), "projection");
+/// Checks a `#[derive(Projection)]` or `#[derive(Reactor)]` model.
+pub fn consumer(cx: &mut Ctxt, consumer: &Consumer) {
+    consumer_events_listed(cx, consumer);
+    listed_once(cx, consumer.events.iter().flatten(), consumer.attr.0);
 }
 
-// A projection lists the events it consumes, at least one.
-fn projection_events_listed(cx: &mut Ctxt, projection: &Projection) {
-    match &projection.events {
+// A projection or reactor lists the events it consumes, at least one.
+fn consumer_events_listed(cx: &mut Ctxt, consumer: &Consumer) {
+    let attr = consumer.attr;
+    match &consumer.events {
         None => cx.error_spanned_by(
-            &projection.original.ident,
-            "missing #[projection(events(...))]: list the events this projection consumes, as in #[projection(events(AccountOpened, MoneyDeposited))]",
+            &consumer.original.ident,
+            format_args!(
+                "missing #[{attr}(events(...))]: list the events this {attr} consumes, as in #[{attr}(events(AccountOpened, MoneyDeposited))]"
+            ),
         ),
         Some(events) if events.is_empty() => cx.error_spanned_by(
-            &projection.original.ident,
-            "#[projection(events())] is empty: list at least one event type",
+            &consumer.original.ident,
+            format_args!("#[{attr}(events())] is empty: list at least one event type"),
         ),
         Some(_) => {}
     }

@@ -5,9 +5,10 @@ use proc_macro2::TokenStream;
 use syn::DeriveInput;
 
 use crate::ast;
+use crate::attr;
 use crate::check;
 use crate::ctxt::Ctxt;
-use crate::expand::{aggregate, event, projection};
+use crate::expand::{aggregate, event, projection, reactor};
 use crate::fallback;
 
 /// Expands `#[derive(Event)]`.
@@ -27,12 +28,26 @@ pub fn event(input: &DeriveInput) -> TokenStream {
 /// Expands `#[derive(Projection)]`.
 pub fn projection(input: &DeriveInput) -> TokenStream {
     let mut cx = Ctxt::default();
-    let model = ast::Projection::from_syn(&mut cx, input);
-    check::projection(&mut cx, &model);
+    let model = ast::Consumer::from_syn(&mut cx, input, attr::PROJECTION, "Projection");
+    check::consumer(&mut cx, &model);
     match cx.into_compile_errors() {
         None => projection::expand(&model),
         Some(errors) => {
             let stub = fallback::projection(&model);
+            quote::quote!(#errors #stub)
+        }
+    }
+}
+
+/// Expands `#[derive(Reactor)]`.
+pub fn reactor(input: &DeriveInput) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let model = ast::Consumer::from_syn(&mut cx, input, attr::REACTOR, "Reactor");
+    check::consumer(&mut cx, &model);
+    match cx.into_compile_errors() {
+        None => reactor::expand(&model),
+        Some(errors) => {
+            let stub = fallback::reactor(&model);
             quote::quote!(#errors #stub)
         }
     }

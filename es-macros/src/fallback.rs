@@ -28,8 +28,20 @@ pub fn event(input: &DeriveInput) -> TokenStream {
     }
 }
 
+/// A stand-in `impl Reactor`.
+pub fn reactor(reactor: &crate::ast::Consumer) -> TokenStream {
+    if matches!(reactor.original.data, Data::Union(_)) {
+        return TokenStream::new();
+    }
+    crate::expand::reactor::impl_reactor(
+        reactor,
+        quote!(::core::unreachable!()),
+        quote!(::core::unreachable!()),
+    )
+}
+
 /// A stand-in `impl Projection`.
-pub fn projection(projection: &crate::ast::Projection) -> TokenStream {
+pub fn projection(projection: &crate::ast::Consumer) -> TokenStream {
     if matches!(projection.original.data, Data::Union(_)) {
         return TokenStream::new();
     }

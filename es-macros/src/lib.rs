@@ -41,6 +41,13 @@ pub fn derive_projection(input: TokenStream) -> TokenStream {
     derive::projection(&input).into()
 }
 
+/// Derives `es_core::Reactor`: the async dispatch from stored events to your `impl React<E>`.
+#[proc_macro_derive(Reactor, attributes(reactor))]
+pub fn derive_reactor(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    derive::reactor(&input).into()
+}
+
 /// Derives `es_core::Aggregate`: the event enum, its `From` impls, the apply dispatch and the codec.
 #[proc_macro_derive(Aggregate, attributes(aggregate))]
 pub fn derive_aggregate(input: TokenStream) -> TokenStream {

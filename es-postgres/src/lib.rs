@@ -72,6 +72,7 @@
 //! transaction: a crash anywhere leaves either both or neither, so each event takes effect once.
 
 mod append;
+mod dead_letters;
 mod error;
 mod horizon;
 mod leases;

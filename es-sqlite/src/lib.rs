@@ -25,6 +25,7 @@
 //! ```
 
 mod append;
+mod dead_letters;
 mod error;
 mod leases;
 mod rows;

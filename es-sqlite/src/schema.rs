@@ -40,6 +40,23 @@ const MIGRATIONS: &[&str] = &[
         renewed_at INTEGER NOT NULL, -- microseconds since the Unix epoch
         expires_at INTEGER NOT NULL  -- microseconds since the Unix epoch
     ) STRICT",
+    // 5: events reactors gave up on, each with a copy of the event and the last error.
+    "CREATE TABLE dead_letters (
+        reactor        TEXT    NOT NULL,
+        event_id       TEXT    NOT NULL,
+        position       INTEGER NOT NULL,
+        stream         TEXT    NOT NULL,
+        stream_version INTEGER NOT NULL,
+        name           TEXT    NOT NULL,
+        schema_version INTEGER NOT NULL,
+        payload        TEXT    NOT NULL,
+        metadata       TEXT    NOT NULL,
+        recorded_at    INTEGER NOT NULL,
+        error          TEXT    NOT NULL,
+        attempts       INTEGER NOT NULL,
+        parked_at      INTEGER NOT NULL,
+        PRIMARY KEY (reactor, event_id)
+    ) STRICT",
 ];
 
 /// The schema version this program writes.

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use es_core::{
-    AppendWatch, Appended, Checkpoint, CheckpointStore, Cursor, EventRef, EventStore, ExpectedVersion, Lease,
-    Leases, Lend, LocalQueue, NewEvent, Snapshot, SnapshotStore, StoreError, Turn, Turns,
+    AppendWatch, Appended, Checkpoint, CheckpointStore, Cursor, DeadLetters, EventRef, EventStore,
+    ExpectedVersion, Lease, Leases, Lend, LocalQueue, NewEvent, Parked, Snapshot, SnapshotStore, StoreError,
+    Turn, Turns,
 };
 
 /// Wraps a store and counts the events its stream reads return (`read_stream` and
@@ -151,6 +152,20 @@ impl<S: SnapshotStore> SnapshotStore for CountingStore<S> {
 
     async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
         self.inner.load_snapshot(stream).await
+    }
+}
+
+impl<S: DeadLetters> DeadLetters for CountingStore<S> {
+    async fn park(&self, parked: Parked) -> Result<(), StoreError> {
+        self.inner.park(parked).await
+    }
+
+    async fn parked(&self, reactor: &str) -> Result<Vec<Parked>, StoreError> {
+        self.inner.parked(reactor).await
+    }
+
+    async fn unpark(&self, reactor: &str, event: es_core::Uuid) -> Result<(), StoreError> {
+        self.inner.unpark(reactor, event).await
     }
 }
 

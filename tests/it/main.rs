@@ -16,6 +16,7 @@ mod hot_aggregate;
 mod hygiene;
 mod idempotent;
 mod memory_store;
+mod reactions;
 mod read_side;
 mod repository;
 mod second_domain;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::checkpoint::Checkpoint;
 use crate::cursor::Cursor;
+use crate::dead_letter::Parked;
 use crate::error::StoreError;
 use crate::expected::ExpectedVersion;
 use crate::idempotency::{self, StoredId};
@@ -55,6 +56,8 @@ pub struct MemoryStore {
     queues: Arc<LocalQueues>,
     turns: Arc<LocalQueues>,
     leases: Arc<Mutex<HashMap<String, Lease>>>,
+    /// Parked events by (reactor, position).
+    dead_letters: Arc<Mutex<BTreeMap<(String, u64), Parked>>>,
 }
 
 /// Metadata of events that carry none, lent by reference.

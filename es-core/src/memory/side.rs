@@ -3,7 +3,10 @@
 use std::sync::PoisonError;
 use std::time::{Duration, SystemTime};
 
+use uuid::Uuid;
+
 use crate::checkpoint::{Checkpoint, CheckpointStore};
+use crate::dead_letter::{DeadLetters, Parked};
 use crate::error::StoreError;
 use crate::expected::ExpectedVersion;
 use crate::lease::{Lease, Leases};
@@ -74,6 +77,25 @@ impl SnapshotStore for MemoryStore {
 
     async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
         Ok(self.snapshots.lock().unwrap_or_else(PoisonError::into_inner).get(stream).cloned())
+    }
+}
+
+impl DeadLetters for MemoryStore {
+    async fn park(&self, parked: Parked) -> Result<(), StoreError> {
+        let key = (parked.reactor.clone(), parked.event.position);
+        self.dead_letters.lock().unwrap_or_else(PoisonError::into_inner).insert(key, parked);
+        Ok(())
+    }
+
+    async fn parked(&self, reactor: &str) -> Result<Vec<Parked>, StoreError> {
+        let dead = self.dead_letters.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(dead.values().filter(|p| p.reactor == reactor).cloned().collect())
+    }
+
+    async fn unpark(&self, reactor: &str, event: Uuid) -> Result<(), StoreError> {
+        let mut dead = self.dead_letters.lock().unwrap_or_else(PoisonError::into_inner);
+        dead.retain(|_, p| !(p.reactor == reactor && p.event.id == event));
+        Ok(())
     }
 }
 

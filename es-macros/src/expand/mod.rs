@@ -4,3 +4,4 @@
 pub(crate) mod aggregate;
 pub(crate) mod event;
 pub(crate) mod projection;
+pub(crate) mod reactor;

@@ -5,9 +5,9 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::ast::Projection;
+use crate::ast::Consumer;
 
-pub fn expand(projection: &Projection) -> TokenStream {
+pub fn expand(projection: &Consumer) -> TokenStream {
     let events = projection.events.as_deref().unwrap_or_default();
     let dispatch = events.iter().map(|ty| {
         quote_spanned! {ty.span()=>
@@ -25,7 +25,7 @@ pub fn expand(projection: &Projection) -> TokenStream {
 }
 
 /// `impl Projection` with the given bodies (the fallback passes `unreachable!()`).
-pub fn impl_projection(projection: &Projection, handles: TokenStream, dispatch: TokenStream) -> TokenStream {
+pub fn impl_projection(projection: &Consumer, handles: TokenStream, dispatch: TokenStream) -> TokenStream {
     let ident = &projection.original.ident;
     let (impl_generics, ty_generics, where_clause) = projection.original.generics.split_for_impl();
     quote! {

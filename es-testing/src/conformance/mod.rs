@@ -27,8 +27,8 @@ pub use reads::{
     visits_match_reads,
 };
 pub use side_tables::{
-    checkpoints_per_projection, leases_have_one_holder_and_fence, side_tables_survive_reopen,
-    snapshots_newest_wins_per_stream,
+    checkpoints_per_projection, dead_letters_park_and_unpark, leases_have_one_holder_and_fence,
+    side_tables_survive_reopen, snapshots_newest_wins_per_stream,
 };
 
 use es_core::{Cursor, EventStore, ExpectedVersion, NewEvent, StoredEvent};
@@ -46,6 +46,7 @@ macro_rules! __conformance_checks {
                 large_payloads odd_stream_names visits_match_reads concurrent_exact_appends
                 concurrent_any_appends readers_never_skip subscription_follows_without_gap
                 snapshots_newest_wins_per_stream checkpoints_per_projection leases_have_one_holder_and_fence
+                dead_letters_park_and_unpark
             ]
             reopen: [ side_tables_survive_reopen ]
         }

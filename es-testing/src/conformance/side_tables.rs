@@ -5,7 +5,10 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use es_core::{Checkpoint, CheckpointStore, Cursor, Leases, Snapshot, SnapshotStore, StoreError};
+use es_core::{
+    Checkpoint, CheckpointStore, Cursor, DeadLetters, EventStore, ExpectedVersion, Leases, Parked, Snapshot,
+    SnapshotStore, StoreError,
+};
 use serde_json::value::RawValue;
 
 fn state(text: &str) -> Box<RawValue> {
@@ -86,6 +89,38 @@ pub async fn leases_have_one_holder_and_fence<S: Leases>(store: S) {
     let d =
         store.acquire("lease-q", "d", ttl).await.expect("acquire").expect("an expired lease is taken over");
     assert_eq!((d.owner.as_str(), d.epoch), ("d", 2));
+}
+
+/// Parked events are kept per reactor with their error and attempts, in the global order,
+/// replaced when parked again, and gone once unparked.
+pub async fn dead_letters_park_and_unpark<S: EventStore + DeadLetters>(store: S) {
+    store.append("dl", ExpectedVersion::Any, super::batch(0, 3)).await.expect("append");
+    let events = super::read_all_settled(&store, 3).await;
+    let park = |event: &es_core::StoredEvent, reactor: &str, attempts: u32| Parked {
+        reactor: reactor.to_owned(),
+        event: event.clone(),
+        error: format!("failed {attempts} times"),
+        attempts,
+        parked_at: at(u64::from(attempts)),
+    };
+    store.park(park(&events[2], "r", 3)).await.expect("park");
+    store.park(park(&events[0], "r", 3)).await.expect("park");
+    store.park(park(&events[1], "other", 1)).await.expect("park");
+    store.park(park(&events[0], "r", 4)).await.expect("park again");
+    let parked = store.parked("r").await.expect("parked");
+    assert_eq!(
+        parked.iter().map(|p| p.event.id).collect::<Vec<_>>(),
+        [events[0].id, events[2].id],
+        "in order, per reactor"
+    );
+    assert_eq!(
+        parked[0],
+        park(&events[0], "r", 4),
+        "parked again: the new error and attempts, the whole event"
+    );
+    store.unpark("r", events[0].id).await.expect("unpark");
+    assert_eq!(store.parked("r").await.expect("parked").len(), 1);
+    assert_eq!(store.parked("other").await.expect("parked").len(), 1, "other reactors keep theirs");
 }
 
 /// What was saved reads back the same from the store opened again (`reopen`), as after a
