@@ -17,6 +17,7 @@ mod hygiene;
 mod idempotent;
 mod memory_store;
 mod reactions;
+mod reactor_crash;
 mod read_side;
 mod repository;
 mod second_domain;

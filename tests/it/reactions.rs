@@ -49,6 +49,15 @@ pub struct LargeWithdrawals<S: Turns> {
     failures_left: AtomicU32,
     /// While set, every reaction fails.
     broken: AtomicBool,
+    /// How long each reaction takes before its effect (to give a crash test room).
+    pub pause: Duration,
+}
+
+impl<S: Turns> LargeWithdrawals<S> {
+    /// A reactor that works, opening reviews through `reviews`, each after `pause`.
+    pub fn working(reviews: Repository<Review, S>, pause: Duration) -> Self {
+        LargeWithdrawals { reviews, failures_left: AtomicU32::new(0), broken: AtomicBool::new(false), pause }
+    }
 }
 
 impl<S: Turns> React<MoneyWithdrawn> for LargeWithdrawals<S> {
@@ -59,6 +68,7 @@ impl<S: Turns> React<MoneyWithdrawn> for LargeWithdrawals<S> {
         if self.failures_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
             return Err(ReactError::new("a transient failure"));
         }
+        tokio::time::sleep(self.pause).await;
         if e.amount >= 100 {
             let review = format!("{}-{}", at.stream, at.stream_version);
             self.reviews.execute_with(&review, OpenReview { amount: e.amount }, at.caused()).await?;
@@ -98,6 +108,7 @@ async fn reactions_on<S: Turns + CheckpointStore + DeadLetters>(store: S) {
         reviews: reviews.clone(),
         failures_left: AtomicU32::new(failures),
         broken: AtomicBool::new(broken),
+        pause: Duration::ZERO,
     };
 
     // Fails 3 times, then succeeds: retried, nothing parked, every review opened once.
