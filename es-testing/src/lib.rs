@@ -48,6 +48,8 @@
 //!   through the projection's real dispatch ([`ProjectionTest`]).
 //! - [`invariants`]: state rules checked over random command sequences (proptest), shrunk to a
 //!   minimal history printed as a ready-to-paste given / when / then test.
+//! - Reactors: [`react_to`] feeds events through a reactor's real dispatch;
+//!   [`CrashBeforeCheckpoint`] makes a runner die between its effects and its checkpoint.
 //! - [`conformance`]: the checks every `EventStore` must pass, and [`store_conformance!`] to run
 //!   them all for a store in one line.
 
@@ -56,6 +58,7 @@ mod counting;
 mod events;
 pub mod invariants;
 mod projection;
+mod reactor;
 mod report;
 pub mod roundtrip;
 mod scenario;
@@ -64,6 +67,7 @@ mod upcasting;
 pub use counting::{CountingStore, CountingTurn};
 pub use events::IntoEvents;
 pub use projection::{IntoStored, ProjectionTest, ProjectionThen};
+pub use reactor::{react_to, CrashBeforeCheckpoint};
 pub use scenario::{AggregateTest, Given, Then, When};
 pub use upcasting::{assert_event_registry_ok, assert_upcasts, GivenStored};
 

@@ -158,6 +158,47 @@ async fn reactions_on<S: Turns + CheckpointStore + DeadLetters>(store: S) {
     }
 }
 
+/// Through the real dispatch with no runner: a large withdrawal opens a review, a small one
+/// does not, and the same record fed again records nothing twice.
+#[tokio::test]
+async fn a_reactor_tested_through_its_dispatch() {
+    let reviews = Repository::<Review, _>::new(es_core::MemoryStore::new());
+    let reactor = LargeWithdrawals::working(reviews.clone(), Duration::ZERO);
+    let given =
+        es_testing::IntoStored::into_stored((MoneyWithdrawn { amount: 500 }, MoneyWithdrawn { amount: 5 }));
+    assert_eq!(es_testing::react_to(&reactor, "reviewer", given.clone()).await.expect("react"), 2);
+    es_testing::react_to(&reactor, "reviewer", given).await.expect("react again");
+    assert_eq!(reviews.load("test-1").await.expect("load").state.opened, 1, "opened once");
+    assert_eq!(reviews.load("test-2").await.expect("load").state.opened, 0, "too small to review");
+}
+
+/// A runner that dies between its effects and its checkpoint: the next one redelivers, and
+/// nothing is recorded twice.
+async fn crash_between_effects_and_checkpoint<S: Turns + CheckpointStore + DeadLetters>(store: S) {
+    let expected = history(&store).await;
+    es_testing::conformance::read_all_settled(&store, 9).await;
+    let reviews = Repository::<Review, _>::new(store.clone());
+    let crashing = es_testing::CrashBeforeCheckpoint(store.clone());
+    let reactor = LargeWithdrawals::working(reviews.clone(), Duration::ZERO);
+    let mut dying = ReactorRunner::start("reviewer", reactor, crashing).await.expect("start");
+    assert!(dying.catch_up().await.is_err(), "the checkpoint fails after the effects");
+    assert_eq!(reviews_opened(&reviews, &expected).await, [1, 1], "the effects happened");
+    let reactor = LargeWithdrawals::working(reviews.clone(), Duration::ZERO);
+    let mut next = ReactorRunner::start("reviewer", reactor, store.clone()).await.expect("start");
+    assert_eq!(next.catch_up().await.expect("redelivery"), 11, "every event again, from the old checkpoint");
+    assert_eq!(reviews_opened(&reviews, &expected).await, [1, 1], "nothing recorded twice");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_before_the_checkpoint_records_nothing_twice() {
+    crash_between_effects_and_checkpoint(es_core::MemoryStore::new()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    crash_between_effects_and_checkpoint(
+        es_sqlite::SqliteStore::open(dir.path().join("c.db")).await.expect("open"),
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_reactions() {
     reactions_on(es_core::MemoryStore::new()).await;
