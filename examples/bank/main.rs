@@ -10,11 +10,12 @@
 
 mod domain;
 mod read_model;
+mod review;
 
 use domain::{Account, AccountError, AccountEvent, Deposit, Open, Withdraw};
 use es_core::{
-    CheckpointStore, CommandError, EventStore, MemoryStore, ProjectionRunner, Recorded, Repository,
-    SnapshotStore, Turns,
+    CheckpointStore, CommandError, DeadLetters, EventStore, MemoryStore, ProjectionRunner, ReactorRunner, Recorded,
+    Repository, SnapshotStore, Turns,
 };
 use read_model::BalancePerOwner;
 
@@ -48,7 +49,7 @@ async fn sqlite(path: &str) -> Result<()> {
     run(store).await
 }
 
-async fn run<S: Turns + SnapshotStore + CheckpointStore>(store: S) -> Result<()> {
+async fn run<S: Turns + SnapshotStore + CheckpointStore + DeadLetters>(store: S) -> Result<()> {
     let accounts = Repository::<Account, _>::new(store.clone());
     let head = store.head().await?;
 
@@ -65,6 +66,9 @@ async fn run<S: Turns + SnapshotStore + CheckpointStore>(store: S) -> Result<()>
     accounts.execute("bob", Deposit { amount: 50 }).await?;
     accounts.execute("ann", Withdraw { amount: 30 }).await?;
     println!("ann deposited 100 and withdrew 30; bob deposited 50");
+    accounts.execute("bob", Deposit { amount: 5_000 }).await?;
+    accounts.execute("bob", Withdraw { amount: 2_500 }).await?;
+    println!("bob deposited 5,000 and withdrew 2,500 (a withdrawal the reviewer will see)");
 
     let bob = accounts.load("bob").await?.state.balance;
     match accounts.execute("bob", Withdraw { amount: bob + 30 }).await {
@@ -129,6 +133,21 @@ async fn run<S: Turns + SnapshotStore + CheckpointStore>(store: S) -> Result<()>
     let ann = accounts.load("ann").await?;
     let earlier = accounts.load_at("ann", ann.version.saturating_sub(3)).await?;
     println!("ann's account 3 events ago: balance {} (version {})", earlier.state.balance, earlier.version);
+
+    // The reactor resumes from its checkpoint too: each large withdrawal opens one review.
+    let reviewer = review::LargeWithdrawals { reviews: Repository::new(store.clone()) };
+    let mut reactions = ReactorRunner::start("large-withdrawals", reviewer, store.clone()).await?;
+    let read = reactions.catch_up().await?;
+    println!(
+        "\nreviewer (a reactor, {read} new events read): withdrawals of {} or more open a review",
+        review::REVIEWED_FROM
+    );
+    for recorded in store.read_all(head, usize::MAX).await? {
+        if let Ok(opened) = Recorded::<review::ReviewEvent>::decode(recorded) {
+            let review::ReviewEvent::ReviewOpened(r) = opened.event;
+            println!("  review {} opened: {} withdrew {}", opened.stream, r.account, r.amount);
+        }
+    }
 
     // The read model resumes from its checkpoint: a second run reads only the new events.
     let mut per_owner =
