@@ -11,6 +11,8 @@
 mod bank;
 #[path = "../../examples/bank/read_model.rs"]
 mod read_model;
+#[path = "../../examples/bank/review.rs"]
+mod review;
 mod domain {
     pub use crate::bank::*;
 }
@@ -19,6 +21,7 @@ mod compile;
 mod measure;
 mod memory;
 mod raw;
+mod reactor;
 mod sql;
 mod upcast;
 
@@ -37,6 +40,7 @@ const WORKLOADS: &[Workload] = &[
     ("W8 upcast_decode", upcast::run),
     ("W9 catch_up_pg", catch_up::run),
     ("W10 compile_50_events", compile::run),
+    ("W11 reactor_pg", reactor::run),
 ];
 
 fn main() {

@@ -9,6 +9,9 @@
 //!   [`Repository::load_at`] / [`Repository::load_as_of`].
 //! - Schema evolution: `#[event(version, upcast_from, renamed_from)]`, [`json_upcaster!`] and the
 //!   [`registry`] check.
+//! - Reacting: `#[derive(Reactor)]` with [`React`], [`ReactorRunner`] (retries, [`DeadLetters`],
+//!   effects exactly once in effect through [`ReactContext::caused`]); idempotent commands with
+//!   [`Metadata::command_id`].
 //! - Reading: `#[derive(Projection)]` with [`Project`], [`ProjectionRunner`] (checkpoints),
 //!   [`ProjectionWorker`] (one process at a time, under a fenced [`Lease`]), [`subscribe`]
 //!   (history, then live), all following the global order by [`Cursor`].

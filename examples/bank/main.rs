@@ -14,8 +14,8 @@ mod review;
 
 use domain::{Account, AccountError, AccountEvent, Deposit, Open, Withdraw};
 use es_core::{
-    CheckpointStore, CommandError, DeadLetters, EventStore, MemoryStore, ProjectionRunner, ReactorRunner, Recorded,
-    Repository, SnapshotStore, Turns,
+    CheckpointStore, CommandError, DeadLetters, EventStore, MemoryStore, ProjectionRunner, ReactorRunner,
+    Recorded, Repository, SnapshotStore, Turns,
 };
 use read_model::BalancePerOwner;
 
