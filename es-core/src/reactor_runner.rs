@@ -12,6 +12,7 @@ use crate::reactor::{ReactContext, ReactError, Reactor};
 use crate::record::StoredEvent;
 use crate::retry::RetryPolicy;
 use crate::store::EventStore;
+use tracing::Instrument;
 
 /// What a runner does with an event whose reaction failed every attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,6 +105,13 @@ where
     /// Reacts to every event committed so far, a batch at a time, saving the checkpoint after
     /// each batch's effects are done. Returns how many events it read.
     pub async fn catch_up(&mut self) -> Result<usize, ReactorError> {
+        let span = tracing::info_span!("es.reactor", reactor = %self.name, after = %self.cursor, read = tracing::field::Empty);
+        let read = self.catch_up_in().instrument(span.clone()).await?;
+        span.record("read", read);
+        Ok(read)
+    }
+
+    async fn catch_up_in(&mut self) -> Result<usize, ReactorError> {
         let mut read = 0;
         loop {
             let page = self.store.read_all(self.cursor, self.batch).await?;
@@ -176,6 +184,7 @@ where
     }
 
     async fn park(&self, event: &StoredEvent, attempts: u32, error: &ReactError) -> Result<(), StoreError> {
+        tracing::warn!(reactor = %self.name, position = event.position, attempts, %error, "reaction failed: event parked");
         let parked = Parked {
             reactor: self.name.clone(),
             event: event.clone(),

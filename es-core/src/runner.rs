@@ -47,6 +47,7 @@ use crate::error::StoreError;
 use crate::lease::{Lease, Leases};
 use crate::projection::Projection;
 use crate::store::EventStore;
+use tracing::Instrument;
 
 /// Runs one projection, named for its checkpoint, over a store.
 pub struct ProjectionRunner<P, S> {
@@ -133,6 +134,12 @@ where
 
     /// Handles one batch; returns how many events it read and the checkpoint to save after it.
     async fn batch(&mut self) -> Result<(usize, Option<Checkpoint>), StoreError> {
+        let span = tracing::debug_span!(
+            "es.projection.batch",
+            projection = %self.name,
+            after = %self.cursor,
+            read = tracing::field::Empty,
+        );
         let (projection, mut last) = (&mut self.projection, None);
         let read = self
             .store
@@ -143,7 +150,9 @@ where
                 last = Some(event.cursor);
                 Ok(())
             })
+            .instrument(span.clone())
             .await?;
+        span.record("read", read);
         let Some(last) = last else {
             return Ok((0, None));
         };

@@ -4,11 +4,12 @@ use std::future::poll_fn;
 use std::sync::Arc;
 use std::time::Duration;
 
-use es_core::backend::{to_i64, to_u64};
+use es_core::backend::{append_span, to_i64, to_u64, visit_span};
 use es_core::{
     AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, Lend, NewEvent, StoreError,
 };
 use sqlx::postgres::{PgPool, PgPoolOptions};
+use tracing::Instrument;
 
 use crate::append::{is_unique_violation, AppendArgs};
 use crate::error::{backend_error, BACKEND};
@@ -280,16 +281,18 @@ impl PostgresStore {
         E: sqlx::PgExecutor<'e>,
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
+        let span = visit_span(BACKEND, Some(stream));
         let mut rows = sqlx::query(&self.queries.visit_stream[usize::from(lend == Lend::All)])
             .bind(stream)
             .bind(to_i64(from))
             .bind(to_i64(limit as u64))
             .fetch(executor);
         let mut visited = 0;
-        while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+        while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).instrument(span.clone()).await {
             lend_row(&row.map_err(backend_error)?, Some(stream), lend, &mut visit)?;
             visited += 1;
         }
+        span.record("rows", visited);
         Ok(visited)
     }
 
@@ -312,17 +315,23 @@ impl EventStore for PostgresStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError> {
-        let args = AppendArgs::new(stream, expected, &events)?;
-        let appended = match args.run(&self.queries.append, &self.pool).await {
-            // The same ids appended to two streams at once: the loser's insert hit the unique
-            // index. Run again: it now finds them stored and answers as the idempotency rule says.
-            Err(e) if is_unique_violation(&e) => args.run(&self.queries.append, &self.pool).await,
-            result => result,
+        let span = append_span(BACKEND, stream, events.len());
+        async move {
+            let args = AppendArgs::new(stream, expected, &events)?;
+            let appended = match args.run(&self.queries.append, &self.pool).await {
+                // The same ids appended to two streams at once: the loser's insert hit the
+                // unique index. Run again: it now finds them stored and answers as the
+                // idempotency rule says.
+                Err(e) if is_unique_violation(&e) => args.run(&self.queries.append, &self.pool).await,
+                result => result,
+            }
+            .map_err(backend_error)?
+            .into_result(stream, expected, &args.ids)?;
+            self.appended(&appended);
+            Ok(appended)
         }
-        .map_err(backend_error)?
-        .into_result(stream, expected, &args.ids)?;
-        self.appended(&appended);
-        Ok(appended)
+        .instrument(span)
+        .await
     }
 
     async fn visit_stream<F>(
@@ -344,16 +353,18 @@ impl EventStore for PostgresStore {
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         // Rows are lent as they arrive: no owned copy of any event is made.
+        let span = visit_span(BACKEND, None);
         let mut rows = sqlx::query(&self.queries.visit_all)
             .bind(to_i64(after.commit()))
             .bind(to_i64(after.position()))
             .bind(to_i64(limit as u64))
             .fetch(&self.pool);
         let mut visited = 0;
-        while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
+        while let Some(row) = poll_fn(|cx| rows.as_mut().poll_next(cx)).instrument(span.clone()).await {
             lend_row(&row.map_err(backend_error)?, None, Lend::All, &mut visit)?;
             visited += 1;
         }
+        span.record("rows", visited);
         drop(rows);
         if visited < limit {
             // Caught up: is an open transaction holding back what was committed after it?

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use es_core::backend::{to_i64, to_u64};
+use es_core::backend::{append_span, to_i64, to_u64, visit_span};
 use es_core::idempotency;
 use es_core::{
     AppendSignal, AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, Lend, LocalQueues,
@@ -13,6 +13,7 @@ use es_core::{
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqlitePool};
+use tracing::Instrument;
 
 use crate::append::append_in;
 use crate::error::{backend_error, BACKEND};
@@ -176,16 +177,19 @@ where
     E: sqlx::SqliteExecutor<'e>,
     F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
 {
+    let span = visit_span(BACKEND, Some(stream));
     let rows = sqlx::query(&queries().visit_stream[usize::from(lend == Lend::All)])
         .bind(stream)
         .bind(to_i64(from))
         .bind(to_i64(limit as u64))
         .fetch_all(executor)
+        .instrument(span.clone())
         .await
         .map_err(backend_error)?;
     for row in &rows {
         lend_row(row, Some(stream), lend, &mut visit)?;
     }
+    span.record("rows", rows.len());
     Ok(rows.len())
 }
 
@@ -198,15 +202,20 @@ impl EventStore for SqliteStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError> {
-        idempotency::check_batch(stream, &events)?;
-        let mut conn = self.writer.acquire().await.map_err(backend_error)?;
-        // IMMEDIATE takes the write lock up front, so no other process can slip in between our
-        // version check and our insert; dropping `tx` on an error rolls everything back.
-        let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(backend_error)?;
-        let appended = append_in(&mut tx, stream, expected, events).await?;
-        tx.commit().await.map_err(backend_error)?;
-        self.appended.appended(&appended);
-        Ok(appended)
+        let span = append_span(BACKEND, stream, events.len());
+        async move {
+            idempotency::check_batch(stream, &events)?;
+            let mut conn = self.writer.acquire().await.map_err(backend_error)?;
+            // IMMEDIATE takes the write lock up front, so no other process can slip in between
+            // our version check and our insert; dropping `tx` on an error rolls everything back.
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(backend_error)?;
+            let appended = append_in(&mut tx, stream, expected, events).await?;
+            tx.commit().await.map_err(backend_error)?;
+            self.appended.appended(&appended);
+            Ok(appended)
+        }
+        .instrument(span)
+        .await
     }
 
     async fn visit_stream<F>(
@@ -228,15 +237,18 @@ impl EventStore for SqliteStore {
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         // One writer at a time hands out positions in commit order: the position is the cursor.
+        let span = visit_span(BACKEND, None);
         let rows = sqlx::query(&queries().visit_all)
             .bind(to_i64(after.position()))
             .bind(to_i64(limit as u64))
             .fetch_all(&self.reader)
+            .instrument(span.clone())
             .await
             .map_err(backend_error)?;
         for row in &rows {
             lend_row(row, None, Lend::All, &mut visit)?;
         }
+        span.record("rows", rows.len());
         Ok(rows.len())
     }
 

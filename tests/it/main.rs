@@ -21,4 +21,5 @@ mod reactor_crash;
 mod read_side;
 mod repository;
 mod second_domain;
+mod tracing_spans;
 mod upcasting;

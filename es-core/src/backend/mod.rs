@@ -12,6 +12,19 @@ use crate::error::StoreError;
 use crate::metadata::Metadata;
 pub use crate::time::{from_micros, to_micros};
 
+/// The span of an append (`es.append`, debug level): the store, the stream, the events, one
+/// round trip. Free when no subscriber listens.
+pub fn append_span(backend: &'static str, stream: &str, events: usize) -> tracing::Span {
+    tracing::debug_span!("es.append", backend, stream, events, round_trips = 1)
+}
+
+/// The span of a visit (`es.visit`, debug level): the store, the stream (`*` for the global
+/// order), one round trip; record `rows` when done.
+pub fn visit_span(backend: &'static str, stream: Option<&str>) -> tracing::Span {
+    let stream = stream.unwrap_or("*");
+    tracing::debug_span!("es.visit", backend, stream, rows = tracing::field::Empty, round_trips = 1)
+}
+
 /// Metadata as the JSON text stores keep.
 pub fn metadata_to_json(metadata: &Metadata) -> String {
     if metadata.is_empty() {

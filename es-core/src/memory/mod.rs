@@ -243,6 +243,7 @@ impl EventStore for MemoryStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError> {
+        let _span = crate::backend::append_span(Self::BACKEND, stream, events.len()).entered();
         let appended =
             self.log.write().unwrap_or_else(PoisonError::into_inner).append(stream, expected, events)?;
         self.appended.appended(&appended);
@@ -261,11 +262,13 @@ impl EventStore for MemoryStore {
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         // Everything is at hand: every field is lent, whatever was asked.
+        let span = crate::backend::visit_span(Self::BACKEND, Some(stream)).entered();
         let log = self.read();
         let slots = log.stream_slots(stream, from, limit);
         for &i in slots {
             visit(log.lend(i))?;
         }
+        span.record("rows", slots.len());
         Ok(slots.len())
     }
 
@@ -273,6 +276,7 @@ impl EventStore for MemoryStore {
     where
         F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
     {
+        let span = crate::backend::visit_span(Self::BACKEND, None).entered();
         let log = self.read();
         // The cursor is the position, which is the slot's index plus one.
         let start = usize::try_from(after.position()).unwrap_or(usize::MAX).min(log.slots.len());
@@ -280,6 +284,7 @@ impl EventStore for MemoryStore {
         for i in start..end {
             visit(log.lend(i as u32))?;
         }
+        span.record("rows", end - start);
         Ok(end - start)
     }
 

@@ -3,6 +3,8 @@
 
 use std::sync::atomic::Ordering;
 
+use tracing::Instrument;
+
 use crate::aggregate::{Aggregate, Handle};
 use crate::codec;
 use crate::command;
@@ -203,6 +205,32 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
         A: Handle<C>,
     {
         let stream = A::stream_name(id);
+        let span = tracing::info_span!(
+            "es.execute",
+            stream = %stream,
+            command = std::any::type_name::<C>(),
+            attempts = tracing::field::Empty,
+            turn = tracing::field::Empty,
+            recorded = tracing::field::Empty,
+        );
+        let recorded = self.run(stream, command, metadata, &span).instrument(span.clone()).await;
+        if let Ok(events) = &recorded {
+            span.record("recorded", events.len());
+        }
+        recorded
+    }
+
+    /// `execute_with`'s work, inside its span (which it fills in).
+    async fn run<C>(
+        &self,
+        stream: String,
+        command: C,
+        metadata: Metadata,
+        span: &tracing::Span,
+    ) -> Result<Vec<Recorded<A::Event>>, CommandError<A::Error>>
+    where
+        A: Handle<C>,
+    {
         let queue = self.queued.then(|| self.store.local_queue(&stream));
         let _queued = match &queue {
             Some(queue) => Some(queue.wait().await),
@@ -213,6 +241,7 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             if attempt > 1 {
                 self.retry.wait(attempt - 1).await;
             }
+            span.record("attempts", attempt);
             let base = self.snapshot_base(&stream).await?;
             match self.cycle(&mut direct, &stream, base, &command, &metadata).await? {
                 Cycle::Recorded(recorded, snapshot) => {
@@ -222,6 +251,7 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             };
         }
         self.turns.fetch_add(1, Ordering::Relaxed);
+        span.record("turn", true);
         // The snapshot is read before the turn: a store may read it through the connection the
         // turn holds (SQLite in memory has one). A retry inside the turn folds the whole stream.
         let mut base = self.snapshot_base(&stream).await?;
@@ -230,6 +260,7 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             if attempt > 1 {
                 self.retry.wait(attempt - 1).await;
             }
+            span.record("attempts", self.retry.optimistic_attempts() + attempt);
             match self.cycle(&mut turn, &stream, base.take(), &command, &metadata).await? {
                 Cycle::Recorded(recorded, snapshot) => {
                     turn.0.finish().await?;

@@ -14,6 +14,7 @@ use crate::snapshot::{EveryN, SnapshotPolicy, SnapshotStore};
 use crate::store::EventStore;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tracing::Instrument;
 
 /// Runs commands against aggregates of type `A` kept in the store `S`.
 ///
@@ -198,14 +199,20 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// Rebuilds the aggregate with this id from its events.
     pub async fn load(&self, id: &str) -> Result<Loaded<A>, StoreError> {
         let stream = A::stream_name(id);
+        let span = tracing::debug_span!("es.load", stream = %stream, version = tracing::field::Empty);
         let mut loaded = Loaded { state: A::default(), version: 0 };
-        if let Some(snapshots) = &self.snapshots {
-            if let Some((state, version)) = snapshots.load(&stream).await? {
-                loaded = Loaded { state, version };
+        async {
+            if let Some(snapshots) = &self.snapshots {
+                if let Some((state, version)) = snapshots.load(&stream).await? {
+                    loaded = Loaded { state, version };
+                }
             }
+            // One query for the rest of the stream.
+            execute::fold(&mut execute::Direct(&self.store), &stream, &mut loaded, usize::MAX).await
         }
-        // One query for the rest of the stream.
-        execute::fold(&mut execute::Direct(&self.store), &stream, &mut loaded, usize::MAX).await?;
+        .instrument(span.clone())
+        .await?;
+        span.record("version", loaded.version);
         Ok(loaded)
     }
 }
