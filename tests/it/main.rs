@@ -21,5 +21,4 @@ mod reactor_crash;
 mod read_side;
 mod repository;
 mod second_domain;
-mod tracing_spans;
 mod upcasting;

@@ -1,5 +1,8 @@
 //! Tracing: one `execute` produces an `es.execute` span with its stream, command, attempts and
 //! events recorded, around the store's `es.visit` (the load) and `es.append` spans.
+//!
+//! A binary of its own: tracing caches per call site whether anyone listens, and tests on other
+//! threads without a subscriber would race with this one's.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -11,7 +14,11 @@ use tracing::Subscriber;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::bank::{Account, Deposit, Open};
+#[path = "../examples/bank/domain.rs"]
+#[allow(dead_code)]
+mod bank;
+
+use bank::{Account, Deposit, Open};
 
 type Fields = BTreeMap<String, String>;
 
