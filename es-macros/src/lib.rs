@@ -3,10 +3,10 @@
 //! Use them through `es_core`, which re-exports each derive beside the trait of the same name
 //! (`use es_core::{Aggregate, Event};`); es-core's crate docs show a complete, tested example.
 //!
-//! Each derive runs the same pipeline ([`derive`]): [`ast`] parses the input into a model (collecting every
-//! attribute error), [`check`] validates rules that span several items, and [`expand`] generates
+//! Each derive runs the same pipeline (`derive`): `ast` parses the input into a model (collecting every
+//! attribute error), `check` validates rules that span several items, and `expand` generates
 //! code from the model alone. On invalid input the errors are emitted together with stub impls
-//! ([`fallback`]), so the user sees the real mistake rather than a cascade.
+//! (`fallback`), so the user sees the real mistake rather than a cascade.
 
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
