@@ -145,7 +145,7 @@ where
             .store
             .visit_all(self.cursor, self.batch, |event| {
                 if P::handles(event.name) {
-                    projection.project_event(&event)?;
+                    projection.project_event(event)?;
                 }
                 last = Some(event.cursor);
                 Ok(())

@@ -44,7 +44,7 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         visit: F,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send;
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send;
 
     /// Lends each event of all streams after `after`, at most `limit`, in the global order, to
     /// `visit`, and returns how many it lent. It never lends an event while one before it in the
@@ -57,7 +57,7 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         visit: F,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send;
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send;
 
     /// The cursor of the last event a reader can read now ([`Cursor::START`]: none).
     fn head(&self) -> impl Future<Output = Result<Cursor, StoreError>> + Send;
@@ -76,7 +76,7 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send {
         async move {
             let mut events = Vec::with_capacity(limit.min(1024));
-            self.visit_stream(stream, from, limit, Lend::All, |e| collect::<Self>(&mut events, &e)).await?;
+            self.visit_stream(stream, from, limit, Lend::All, |e| collect::<Self>(&mut events, e)).await?;
             Ok(events)
         }
     }
@@ -90,7 +90,7 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<StoredEvent>, StoreError>> + Send {
         async move {
             let mut events = Vec::with_capacity(limit.min(1024));
-            self.visit_all(after, limit, |e| collect::<Self>(&mut events, &e)).await?;
+            self.visit_all(after, limit, |e| collect::<Self>(&mut events, e)).await?;
             Ok(events)
         }
     }

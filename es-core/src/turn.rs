@@ -46,7 +46,7 @@ pub trait Turn: Send {
         visit: F,
     ) -> impl Future<Output = Result<usize, StoreError>> + Send
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send;
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send;
 
     /// Like [`EventStore::append`], to the turn's stream, inside the turn: durable once the
     /// turn is [finished](Self::finish).

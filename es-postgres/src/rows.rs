@@ -38,7 +38,7 @@ pub(crate) fn lend_row<R>(
     row: &PgRow,
     stream: Option<&str>,
     lend: Lend,
-    visit: impl FnOnce(EventRef<'_>) -> Result<R, StoreError>,
+    visit: impl FnOnce(&EventRef<'_>) -> Result<R, StoreError>,
 ) -> Result<R, StoreError> {
     let context = match lend {
         Lend::ForDecoding => None,

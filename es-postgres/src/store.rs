@@ -279,7 +279,7 @@ impl PostgresStore {
     ) -> Result<usize, StoreError>
     where
         E: sqlx::PgExecutor<'e>,
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         let span = visit_span(BACKEND, Some(stream));
         let mut rows = sqlx::query(&self.queries.visit_stream[usize::from(lend == Lend::All)])
@@ -343,14 +343,14 @@ impl EventStore for PostgresStore {
         visit: F,
     ) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         self.visit_stream_on(&self.pool, stream, from, limit, lend, visit).await
     }
 
     async fn visit_all<F>(&self, after: Cursor, limit: usize, mut visit: F) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         // Rows are lent as they arrive: no owned copy of any event is made.
         let span = visit_span(BACKEND, None);

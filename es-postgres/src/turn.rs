@@ -48,7 +48,7 @@ impl Turn for PgTurn<'_> {
         visit: F,
     ) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         self.store.visit_stream_on(&mut *self.tx, self.stream, from, limit, lend, visit).await
     }

@@ -29,7 +29,7 @@ pub(crate) fn lend_row<R>(
     row: &SqliteRow,
     stream: Option<&str>,
     lend: Lend,
-    visit: impl FnOnce(EventRef<'_>) -> Result<R, StoreError>,
+    visit: impl FnOnce(&EventRef<'_>) -> Result<R, StoreError>,
 ) -> Result<R, StoreError> {
     let position: i64 = get(row, 0)?;
     let context = match lend {

@@ -175,7 +175,7 @@ pub(crate) async fn visit_stream_on<'e, E, F>(
 ) -> Result<usize, StoreError>
 where
     E: sqlx::SqliteExecutor<'e>,
-    F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+    F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
 {
     let span = visit_span(BACKEND, Some(stream));
     let rows = sqlx::query(&queries().visit_stream[usize::from(lend == Lend::All)])
@@ -227,14 +227,14 @@ impl EventStore for SqliteStore {
         visit: F,
     ) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         visit_stream_on(&self.reader, stream, from, limit, lend, visit).await
     }
 
     async fn visit_all<F>(&self, after: Cursor, limit: usize, mut visit: F) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         // One writer at a time hands out positions in commit order: the position is the cursor.
         let span = visit_span(BACKEND, None);

@@ -42,7 +42,7 @@ impl Turn for SqliteTurn<'_> {
         visit: F,
     ) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         visit_stream_on(&mut *self.tx, self.stream, from, limit, lend, visit).await
     }

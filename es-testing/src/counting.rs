@@ -74,7 +74,7 @@ impl<S: EventStore> EventStore for CountingStore<S> {
         visit: F,
     ) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         let n = self.inner.visit_stream(stream, from, limit, lend, visit).await?;
         self.read.fetch_add(n, Ordering::Relaxed);
@@ -83,7 +83,7 @@ impl<S: EventStore> EventStore for CountingStore<S> {
 
     async fn visit_all<F>(&self, after: Cursor, limit: usize, visit: F) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         self.inner.visit_all(after, limit, visit).await
     }
@@ -125,7 +125,7 @@ impl<T: Turn> Turn for CountingTurn<T> {
         visit: F,
     ) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         let n = self.inner.visit_stream(from, limit, lend, visit).await?;
         self.read.fetch_add(n, Ordering::Relaxed);

@@ -60,14 +60,14 @@ impl<S: EventStore> EventStore for CrashBeforeCheckpoint<S> {
         visit: F,
     ) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         self.0.visit_stream(stream, from, limit, lend, visit).await
     }
 
     async fn visit_all<F>(&self, after: Cursor, limit: usize, visit: F) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         self.0.visit_all(after, limit, visit).await
     }

@@ -29,7 +29,7 @@ macro_rules! delegate {
             visit: F,
         ) -> Result<usize, StoreError>
         where
-            F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+            F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
         {
             self.0.visit_stream(s, from, limit, lend, visit).await
         }
@@ -37,7 +37,7 @@ macro_rules! delegate {
     (visit_all) => {
         async fn visit_all<F>(&self, after: Cursor, limit: usize, visit: F) -> Result<usize, StoreError>
         where
-            F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+            F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
         {
             self.0.visit_all(after, limit, visit).await
         }
@@ -80,11 +80,11 @@ impl EventStore for NoVersionCheck {
 impl EventStore for Reversed {
     async fn visit_all<F>(&self, after: Cursor, limit: usize, mut visit: F) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         let all = self.0.read_all(after, limit).await?;
         for e in all.iter().rev() {
-            visit(e.as_ref())?;
+            visit(&e.as_ref())?;
         }
         Ok(all.len())
     }

@@ -51,7 +51,7 @@ impl EventColumns<'_> {
     pub fn lend<R>(
         &self,
         backend: &'static str,
-        visit: impl FnOnce(EventRef<'_>) -> Result<R, StoreError>,
+        visit: impl FnOnce(&EventRef<'_>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         let position = to_u64(backend, 0, "position", self.position)?;
         let commit = to_u64(backend, position, "commit", self.commit)?;
@@ -59,7 +59,7 @@ impl EventColumns<'_> {
             Some(c) => (c.id, metadata_from_json(backend, position, c.metadata)?, from_micros(c.recorded_us)),
             None => (uuid::Uuid::nil(), Metadata::default(), UNIX_EPOCH),
         };
-        visit(EventRef {
+        visit(&EventRef {
             id,
             stream: self.stream,
             stream_version: to_u64(backend, position, "stream_version", self.stream_version)?,

@@ -259,14 +259,14 @@ impl EventStore for MemoryStore {
         mut visit: F,
     ) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         // Everything is at hand: every field is lent, whatever was asked.
         let span = crate::backend::visit_span(Self::BACKEND, Some(stream)).entered();
         let log = self.read();
         let slots = log.stream_slots(stream, from, limit);
         for &i in slots {
-            visit(log.lend(i))?;
+            visit(&log.lend(i))?;
         }
         span.record("rows", slots.len());
         Ok(slots.len())
@@ -274,7 +274,7 @@ impl EventStore for MemoryStore {
 
     async fn visit_all<F>(&self, after: Cursor, limit: usize, mut visit: F) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         let span = crate::backend::visit_span(Self::BACKEND, None).entered();
         let log = self.read();
@@ -282,7 +282,7 @@ impl EventStore for MemoryStore {
         let start = usize::try_from(after.position()).unwrap_or(usize::MAX).min(log.slots.len());
         let end = start.saturating_add(limit).min(log.slots.len());
         for i in start..end {
-            visit(log.lend(i as u32))?;
+            visit(&log.lend(i as u32))?;
         }
         span.record("rows", end - start);
         Ok(end - start)

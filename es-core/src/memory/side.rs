@@ -47,7 +47,7 @@ impl Turn for MemoryTurn<'_> {
         visit: F,
     ) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         self.store.visit_stream(self.stream, from, limit, lend, visit).await
     }

@@ -29,7 +29,7 @@ pub(super) trait Site: Send {
         visit: F,
     ) -> impl std::future::Future<Output = Result<usize, StoreError>> + Send
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send;
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send;
 
     fn append(
         &mut self,
@@ -52,7 +52,7 @@ impl<S: EventStore> Site for Direct<'_, S> {
         visit: F,
     ) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         self.0.visit_stream(stream, from, limit, lend, visit).await
     }
@@ -80,7 +80,7 @@ impl<T: Turn> Site for InTurn<T> {
         visit: F,
     ) -> Result<usize, StoreError>
     where
-        F: FnMut(EventRef<'_>) -> Result<(), StoreError> + Send,
+        F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         self.0.visit_stream(from, limit, lend, visit).await
     }
@@ -126,7 +126,7 @@ async fn fold_finding<A: Aggregate>(
                 found.push(copy);
             }
         }
-        state.apply(&codec::decode_ref::<A::Event>(&stored)?);
+        state.apply(&codec::decode_ref::<A::Event>(stored)?);
         *version = stored.stream_version;
         Ok(())
     })
