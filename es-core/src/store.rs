@@ -109,9 +109,6 @@ pub enum Lend {
 
 /// Pushes an owned copy of `e`; a payload that is not JSON is a corrupt row of store `S`.
 fn collect<S: EventStore>(events: &mut Vec<StoredEvent>, e: &EventRef<'_>) -> Result<(), StoreError> {
-    let stored = e.to_stored().map_err(|err| {
-        StoreError::corrupt(S::BACKEND, e.position, format!("the payload is not JSON: {err}"))
-    })?;
-    events.push(stored);
+    events.push(crate::backend::owned(S::BACKEND, e)?);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Dead letters on SQLite: a copy of each parked event with its reactor's last error.
 
-use es_core::backend::{from_micros, metadata_to_json, to_i64, to_micros, to_u32};
+use es_core::backend::columns::ParkedColumns;
+use es_core::backend::{metadata_to_json, owned, to_i64, to_micros};
 use es_core::{DeadLetters, Lend, Parked, StoreError, Uuid};
 
 use crate::error::{backend_error, BACKEND};
@@ -42,18 +43,10 @@ impl DeadLetters for SqliteStore {
         let rows = sqlx::query(&sql).bind(reactor).fetch_all(&self.reader).await.map_err(backend_error)?;
         rows.iter()
             .map(|row| {
-                let event = lend_row(row, None, Lend::All, |e| {
-                    e.to_stored().map_err(|err| {
-                        StoreError::corrupt(BACKEND, e.position, format!("parked payload: {err}"))
-                    })
-                })?;
-                Ok(Parked {
-                    reactor: reactor.to_owned(),
-                    attempts: to_u32(BACKEND, event.position, "attempts", get(row, 10)?)?,
-                    event,
-                    error: get(row, 9)?,
-                    parked_at: from_micros(get(row, 11)?),
-                })
+                let event = lend_row(row, None, Lend::All, |e| owned(BACKEND, e))?;
+                let columns =
+                    ParkedColumns { error: get(row, 9)?, attempts: get(row, 10)?, parked_us: get(row, 11)? };
+                columns.decode(BACKEND, reactor, event)
             })
             .collect()
     }

@@ -6,10 +6,11 @@ use std::time::UNIX_EPOCH;
 use crate::backend::{from_micros, metadata_from_json, to_u32, to_u64};
 use crate::checkpoint::Checkpoint;
 use crate::cursor::Cursor;
+use crate::dead_letter::Parked;
 use crate::error::StoreError;
 use crate::lease::Lease;
 use crate::metadata::Metadata;
-use crate::record::{AppendedEvent, EventRef};
+use crate::record::{AppendedEvent, EventRef, StoredEvent};
 use crate::snapshot::Snapshot;
 
 /// An event row, columns as read.
@@ -180,6 +181,35 @@ impl LeaseColumns {
             owner: self.owner,
             renewed_at: from_micros(self.renewed_us),
             expires_at: from_micros(self.expires_us),
+        })
+    }
+}
+
+/// A dead-letter row's own columns, read after its event's.
+#[derive(Debug, Clone)]
+pub struct ParkedColumns {
+    /// `error`.
+    pub error: String,
+    /// `attempts`.
+    pub attempts: i64,
+    /// `parked_at`, microseconds since the Unix epoch.
+    pub parked_us: i64,
+}
+
+impl ParkedColumns {
+    /// The parked event of `reactor`, checked.
+    pub fn decode(
+        self,
+        backend: &'static str,
+        reactor: &str,
+        event: StoredEvent,
+    ) -> Result<Parked, StoreError> {
+        Ok(Parked {
+            reactor: reactor.to_owned(),
+            attempts: to_u32(backend, event.position, "attempts", self.attempts)?,
+            event,
+            error: self.error,
+            parked_at: from_micros(self.parked_us),
         })
     }
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::metadata::Metadata;
+use crate::record::{EventRef, StoredEvent};
 pub use crate::time::{from_micros, to_micros};
 
 /// The span of an append (`es.append`, debug level): the store, the stream, the events, one
@@ -23,6 +24,13 @@ pub fn append_span(backend: &'static str, stream: &str, events: usize) -> tracin
 pub fn visit_span(backend: &'static str, stream: Option<&str>) -> tracing::Span {
     let stream = stream.unwrap_or("*");
     tracing::debug_span!("es.visit", backend, stream, rows = tracing::field::Empty, round_trips = 1)
+}
+
+/// An owned copy of a lent event; a payload that is not JSON is a corrupt row of `backend`.
+pub fn owned(backend: &'static str, event: &EventRef<'_>) -> Result<StoredEvent, StoreError> {
+    event
+        .to_stored()
+        .map_err(|e| StoreError::corrupt(backend, event.position, format!("the payload is not JSON: {e}")))
 }
 
 /// Metadata as the JSON text stores keep.

@@ -120,10 +120,7 @@ async fn fold_finding<A: Aggregate>(
     site.visit(stream, *version + 1, limit, lend, |stored| {
         if let Some((command, backend)) = finding {
             if stored.id == command::event_id(command, stream, found.len()) {
-                let copy = stored.to_stored().map_err(|e| {
-                    StoreError::corrupt(backend, stored.position, format!("the payload is not JSON: {e}"))
-                })?;
-                found.push(copy);
+                found.push(crate::backend::owned(backend, stored)?);
             }
         }
         state.apply(&codec::decode_ref::<A::Event>(stored)?);
