@@ -239,7 +239,7 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
                 self.retry.wait(attempt - 1).await;
             }
             span.record("attempts", attempt);
-            let base = self.snapshot_base(&stream).await?;
+            let base = self.snapshot_base(&stream, &metadata).await?;
             match self.cycle(&mut direct, &stream, base, &command, &metadata).await? {
                 Cycle::Recorded(recorded, snapshot) => {
                     return Ok(self.snapshot(&stream, recorded, snapshot).await)
@@ -251,7 +251,7 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
         span.record("turn", true);
         // The snapshot is read before the turn: a store may read it through the connection the
         // turn holds (SQLite in memory has one). A retry inside the turn folds the whole stream.
-        let mut base = self.snapshot_base(&stream).await?;
+        let mut base = self.snapshot_base(&stream, &metadata).await?;
         let mut turn = InTurn(self.store.take_turn(&stream).await?);
         for attempt in 1..=self.retry.attempts() {
             if attempt > 1 {
@@ -287,11 +287,12 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
         recorded
     }
 
-    /// The newest usable snapshot of `stream`, when snapshots are on.
-    async fn snapshot_base(&self, stream: &str) -> Result<Option<(A, u64)>, StoreError> {
+    /// The newest usable snapshot of `stream`, when snapshots are on and the command is not
+    /// named (a named command reads the whole stream to find an earlier run of itself).
+    async fn snapshot_base(&self, stream: &str, metadata: &Metadata) -> Result<Option<(A, u64)>, StoreError> {
         match &self.snapshots {
-            Some(snapshots) => snapshots.load(stream).await,
-            None => Ok(None),
+            Some(snapshots) if metadata.command_id.is_none() => snapshots.load(stream).await,
+            _ => Ok(None),
         }
     }
 
@@ -315,7 +316,6 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             // A named command reads the whole stream: if it ran before, its events are there,
             // and it answers with them instead of deciding again.
             Some(id) => {
-                loaded = Loaded { state: A::default(), version: 0 };
                 let earlier =
                     fold_finding(site, stream, &mut loaded, usize::MAX, Some((id, S::BACKEND))).await?;
                 if !earlier.is_empty() {
