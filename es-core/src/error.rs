@@ -71,6 +71,10 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A stream's hash chain is broken: its stored history was changed outside the application
+    /// (see [`crate::integrity`]).
+    #[error("the hash chain is broken: {0}")]
+    Tampered(Box<crate::integrity::Break>),
     /// A stored event row does not decode into a record (corrupt or foreign data).
     #[error("{backend} event store: the stored event at position {position} is corrupt: {reason}")]
     CorruptRow {

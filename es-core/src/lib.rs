@@ -90,6 +90,7 @@ mod error;
 mod event;
 mod expected;
 pub mod idempotency;
+pub mod integrity;
 pub mod lease;
 mod memory;
 mod metadata;

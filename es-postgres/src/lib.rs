@@ -76,6 +76,7 @@ mod dead_letters;
 mod error;
 mod horizon;
 mod leases;
+mod links;
 mod local;
 mod notify;
 mod rows;

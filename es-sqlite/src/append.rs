@@ -3,6 +3,7 @@
 
 use es_core::backend::{self, from_micros, to_i64, to_micros, to_u64};
 use es_core::idempotency::{self, StoredId};
+use es_core::integrity::{link_hash, ChainHash};
 use es_core::{Appended, AppendedEvent, ExpectedVersion, NewEvent, StoreError, Uuid};
 use sqlx::SqliteConnection;
 
@@ -46,7 +47,8 @@ pub(crate) async fn append_in(
     let state = sqlx::query(
         "SELECT (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream = ?1),
                 (SELECT coalesce(max(position), 0) FROM events),
-                EXISTS (SELECT 1 FROM events WHERE event_id IN (SELECT value FROM json_each(?2)))",
+                EXISTS (SELECT 1 FROM events WHERE event_id IN (SELECT value FROM json_each(?2))),
+                (SELECT hash FROM events WHERE stream = ?1 ORDER BY stream_version DESC LIMIT 1)",
     )
     .bind(stream)
     .bind(&ids_json)
@@ -66,13 +68,30 @@ pub(crate) async fn append_in(
     let head = to_u64(BACKEND, 0, "position", get(&state, 1)?)?;
     let recorded_at = from_micros(to_micros(std::time::SystemTime::now()));
     let micros = to_micros(recorded_at);
+    let mut prev = match get::<Option<Vec<u8>>>(&state, 3)? {
+        None => ChainHash::GENESIS,
+        // A damaged last hash: the chain goes on from it, and verification reports it there.
+        Some(bytes) => ChainHash::from_slice(&bytes).unwrap_or(ChainHash::GENESIS),
+    };
     let mut appended = Vec::with_capacity(events.len());
     for (offset, e) in events.into_iter().enumerate() {
         let version = actual + 1 + offset as u64;
         let position = head + 1 + offset as u64;
+        let metadata = backend::metadata_to_json(&e.metadata);
+        prev = link_hash(
+            &prev,
+            stream,
+            version,
+            e.id,
+            &e.name,
+            e.schema_version,
+            e.payload.get(),
+            &metadata,
+            micros,
+        );
         sqlx::query(
-            "INSERT INTO events (position, stream, stream_version, event_id, name, schema_version, payload, metadata, recorded_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO events (position, stream, stream_version, event_id, name, schema_version, payload, metadata, recorded_at, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .bind(to_i64(position))
         .bind(stream)
@@ -81,8 +100,9 @@ pub(crate) async fn append_in(
         .bind(&e.name)
         .bind(i64::from(e.schema_version))
         .bind(e.payload.get())
-        .bind(backend::metadata_to_json(&e.metadata))
+        .bind(metadata)
         .bind(micros)
+        .bind(&prev.0[..])
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;

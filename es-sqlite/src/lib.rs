@@ -28,6 +28,7 @@ mod append;
 mod dead_letters;
 mod error;
 mod leases;
+mod links;
 mod rows;
 mod schema;
 mod side_tables;

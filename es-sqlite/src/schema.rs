@@ -57,7 +57,12 @@ const MIGRATIONS: &[&str] = &[
         parked_at      INTEGER NOT NULL,
         PRIMARY KEY (reactor, event_id)
     ) STRICT",
+    // 6: each event's link in its stream's hash chain (filled for older events by `links::backfill`).
+    "ALTER TABLE events ADD COLUMN hash BLOB",
 ];
+
+/// The migration that added the hash chain: stores migrated across it get their chain computed.
+pub(crate) const CHAIN_MIGRATION: i64 = 6;
 
 /// The schema version this program writes.
 pub const CURRENT: i64 = MIGRATIONS.len() as i64;
@@ -72,6 +77,9 @@ pub async fn migrate(conn: &mut SqliteConnection) -> Result<(), MigrateError> {
         sqlx::query(sql).execute(&mut *conn).await?;
         // PRAGMA takes no bound parameters; the value is our own integer.
         sqlx::query(&format!("PRAGMA user_version = {}", index + 1)).execute(&mut *conn).await?;
+    }
+    if found < CHAIN_MIGRATION && CHAIN_MIGRATION <= CURRENT {
+        crate::links::backfill(conn).await?;
     }
     Ok(())
 }
@@ -90,4 +98,7 @@ pub enum MigrateError {
     /// SQLite failed.
     #[error("migrating the schema: {0}")]
     Sql(#[from] sqlx::Error),
+    /// An event could not be chained (a damaged row).
+    #[error("chaining the stored events: {0}")]
+    Chain(#[from] es_core::StoreError),
 }

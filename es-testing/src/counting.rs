@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use es_core::integrity::{Link, LinkKey, Links};
 use es_core::{
     AppendWatch, Appended, Checkpoint, CheckpointStore, Cursor, DeadLetters, EventRef, EventStore,
     ExpectedVersion, Lease, Leases, Lend, LocalQueue, NewEvent, Parked, Snapshot, SnapshotStore, StoreError,
@@ -198,5 +199,20 @@ impl<S: CheckpointStore> CheckpointStore for CountingStore<S> {
 
     async fn delete_checkpoint(&self, projection: &str) -> Result<(), StoreError> {
         self.inner.delete_checkpoint(projection).await
+    }
+}
+
+impl<S: Links> Links for CountingStore<S> {
+    async fn visit_links<F>(
+        &self,
+        after: LinkKey<'_>,
+        one_stream: bool,
+        limit: usize,
+        visit: F,
+    ) -> Result<usize, StoreError>
+    where
+        F: FnMut(&Link<'_>) + Send,
+    {
+        self.inner.visit_links(after, one_stream, limit, visit).await
     }
 }

@@ -21,4 +21,6 @@ mod reactor_crash;
 mod read_side;
 mod repository;
 mod second_domain;
+mod stores;
+mod tamper;
 mod upcasting;

@@ -1,6 +1,7 @@
 //! `MemoryStore`: an `EventStore` in process memory, for tests and prototypes. The tables beside
 //! the events (snapshots, checkpoints, leases) and the turns are in `side.rs`.
 
+mod links;
 mod side;
 
 pub use side::MemoryTurn;
@@ -12,19 +13,21 @@ use std::time::SystemTime;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
+use crate::backend::metadata_to_json;
 use crate::checkpoint::Checkpoint;
 use crate::cursor::Cursor;
 use crate::dead_letter::Parked;
 use crate::error::StoreError;
 use crate::expected::ExpectedVersion;
 use crate::idempotency::{self, StoredId};
+use crate::integrity::{link_hash, ChainHash};
 use crate::lease::Lease;
 use crate::metadata::Metadata;
 use crate::record::{Appended, AppendedEvent, EventRef, NewEvent};
 use crate::signal::{AppendSignal, AppendWatch};
 use crate::snapshot::Snapshot;
 use crate::store::{EventStore, Lend};
-use crate::time::now_micros;
+use crate::time::{now_micros, to_micros};
 use crate::turn::LocalQueues;
 
 /// An in-memory event store: thread-safe, cheap to clone (clones share the events), gap-free
@@ -74,6 +77,8 @@ struct Slot {
     payload: Box<RawValue>,
     metadata: Option<Box<Metadata>>,
     recorded_at: SystemTime,
+    /// Its link in the stream's hash chain.
+    hash: ChainHash,
 }
 
 #[derive(Default)]
@@ -195,10 +200,25 @@ impl Log {
             }
         };
         let recorded_at = now_micros();
+        let recorded_us = to_micros(recorded_at);
+        let last = self.streams.get(stream).and_then(|(_, slots)| slots.last());
+        let mut prev = last.map_or(ChainHash::GENESIS, |&i| self.slots[i as usize].hash);
         let mut appended = Vec::with_capacity(events.len());
         for (offset, e) in events.into_iter().enumerate() {
             let index = self.slots.len() as u32;
             let stream_version = actual + 1 + offset as u64;
+            let metadata = metadata_to_json(&e.metadata);
+            prev = link_hash(
+                &prev,
+                stream,
+                stream_version,
+                e.id,
+                &e.name,
+                e.schema_version,
+                e.payload.get(),
+                &metadata,
+                recorded_us,
+            );
             let name = self.event_name(e.name);
             self.slots.push(Slot {
                 id: e.id,
@@ -209,6 +229,7 @@ impl Log {
                 payload: e.payload,
                 metadata: (!e.metadata.is_empty()).then(|| Box::new(e.metadata)),
                 recorded_at,
+                hash: prev,
             });
             self.ids.insert(e.id, index);
             if let Some((_, slots)) = self.streams.get_mut(stream) {

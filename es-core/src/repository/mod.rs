@@ -2,6 +2,7 @@
 
 mod execute;
 mod history;
+mod verified;
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};

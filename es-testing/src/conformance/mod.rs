@@ -12,6 +12,7 @@
 
 mod appends;
 mod concurrency;
+mod integrity;
 mod reads;
 mod side_tables;
 
@@ -22,6 +23,7 @@ pub use appends::{
 pub use concurrency::{
     concurrent_any_appends, concurrent_exact_appends, readers_never_skip, subscription_follows_without_gap,
 };
+pub use integrity::chains_verify;
 pub use reads::{
     large_payloads, odd_stream_names, read_all_in_global_order, read_stream_from_and_limit,
     visits_match_reads,
@@ -46,7 +48,7 @@ macro_rules! __conformance_checks {
                 large_payloads odd_stream_names visits_match_reads concurrent_exact_appends
                 concurrent_any_appends readers_never_skip subscription_follows_without_gap
                 snapshots_newest_wins_per_stream checkpoints_per_projection leases_have_one_holder_and_fence
-                dead_letters_park_and_unpark
+                dead_letters_park_and_unpark chains_verify
             ]
             reopen: [ side_tables_survive_reopen ]
         }
@@ -101,8 +103,9 @@ fn show(e: ExpectedVersion) -> String {
 /// Generates one `#[tokio::test]` per conformance check for a store.
 ///
 /// `$fresh` is an expression (it may `.await`) that gives a fresh, empty store each time it is
-/// evaluated. The store must keep snapshots, checkpoints and leases too
-/// ([`es_core::SnapshotStore`], [`es_core::CheckpointStore`], [`es_core::Leases`]). Optional, in this order:
+/// evaluated. The store must keep snapshots, checkpoints, leases and the hash chain too
+/// ([`es_core::SnapshotStore`], [`es_core::CheckpointStore`], [`es_core::Leases`],
+/// [`es_core::integrity::Links`]). Optional, in this order:
 /// - `reopen = |store| async move { .. }` opens the same store again, as a restarted process
 ///   would (default: a clone, right for stores in memory);
 /// - `teardown = |store| async { .. }` runs after a check passed.
