@@ -97,6 +97,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The subject whose key a decode or encode was missing, for callers that load it and try
+    /// again.
+    pub fn missing_key(&self) -> Option<&str> {
+        match self {
+            StoreError::Decode(DecodeError { failure: DecodeFailure::KeyNotLoaded { subject }, .. })
+            | StoreError::Encode(EncodeError { source: EncodeFailure::KeyNotLoaded { subject }, .. }) => {
+                Some(subject)
+            }
+            _ => None,
+        }
+    }
+
     /// The event row at `position` does not decode.
     pub fn corrupt(backend: &'static str, position: u64, reason: impl Into<String>) -> Self {
         StoreError::CorruptRow { backend, position, reason: reason.into() }
@@ -111,15 +123,36 @@ impl StoreError {
     }
 }
 
-/// An event that could not be serialized (for example a map with non-string keys).
+/// An event that could not be encoded.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot encode event `{event_name}` as JSON: {source}")]
+#[error("cannot encode event `{event_name}`: {source}")]
 pub struct EncodeError {
     /// The stored name of the event.
     pub event_name: &'static str,
-    /// What serde_json reported.
+    /// What went wrong.
     #[source]
-    pub source: serde_json::Error,
+    pub source: EncodeFailure,
+}
+
+/// Why an event could not be encoded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeFailure {
+    /// It does not serialize as JSON (for example a map with non-string keys).
+    #[error("it does not serialize as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// It holds personal data, and no keyring is in scope to seal it.
+    #[error("it holds personal data and no keyring is in scope: encode through a Repository on a store that keeps keys, or inside `Keyring::scope`")]
+    NoKeyring,
+    /// It holds personal data of a subject whose key was not loaded first.
+    #[error("the key of subject `{subject}` is not loaded: call `Keyring::ensure` before encoding")]
+    KeyNotLoaded {
+        /// The subject.
+        subject: String,
+    },
+    /// Its subject field cannot name a subject.
+    #[error("{0}")]
+    Subject(String),
 }
 
 /// Why a stored event could not be decoded, before the caller adds where it was stored.
@@ -154,6 +187,19 @@ pub enum DecodeFailure {
     /// The payload does not fit the event's type at its version.
     #[error("the payload does not fit the event's type: {0}")]
     Payload(#[source] serde_json::Error),
+    /// It holds sealed personal data, and no keyring is in scope to open it.
+    #[error("it holds personal data and no keyring is in scope: decode through a Repository or runner on a store that keeps keys, or inside `Keyring::scope`")]
+    NoKeyring,
+    /// It holds personal data of a subject whose key was not loaded first (repositories and
+    /// runners load it and decode again).
+    #[error("the key of subject `{subject}` is not loaded: call `Keyring::load` and decode again")]
+    KeyNotLoaded {
+        /// The subject.
+        subject: String,
+    },
+    /// A sealed personal value does not open with its subject's key (it was changed).
+    #[error("a personal field does not open: {0}")]
+    Sealed(String),
 }
 
 /// A stored event that could not be decoded, with where it was stored.

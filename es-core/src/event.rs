@@ -3,7 +3,8 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::error::{DecodeFailure, EncodeError};
+use crate::error::{DecodeFailure, EncodeError, EncodeFailure};
+use crate::personal::PersonalFields;
 use crate::record::EncodedEvent;
 use crate::upcast::Upcasters;
 
@@ -57,9 +58,24 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Serializes this event at its current version. Used by the generated codec.
     #[doc(hidden)]
     fn encode_payload(&self) -> Result<EncodedEvent, EncodeError> {
-        serde_json::value::to_raw_value(self)
+        let payload = match Self::PERSONAL {
+            None => serde_json::value::to_raw_value(self).map_err(EncodeFailure::Json),
+            Some(fields) => crate::personal::seal(self, fields),
+        };
+        payload
             .map(|payload| EncodedEvent { name: Self::NAME, schema_version: Self::VERSION, payload })
             .map_err(|source| EncodeError { event_name: Self::NAME, source })
+    }
+
+    /// Its personal fields and their subject (`#[event(subject)]`, `#[event(personal)]`).
+    /// Generated.
+    #[doc(hidden)]
+    const PERSONAL: Option<&'static PersonalFields> = None;
+
+    /// The subject whose personal data this event holds. Generated.
+    #[doc(hidden)]
+    fn personal_subject(&self) -> Option<String> {
+        None
     }
 
     /// Whether a stored event of this name is this event (its current or a former name). Used by
@@ -78,20 +94,33 @@ pub trait EventEnum: Clone + std::fmt::Debug + Send + Sync + 'static {
     /// Decodes a stored event (its payload as JSON text), upcasting it to the current version of
     /// its type.
     fn decode(name: &str, schema_version: u32, payload: &str) -> Result<Self, DecodeFailure>;
+
+    /// The subject whose personal data this event holds, if any. Generated.
+    #[doc(hidden)]
+    fn personal_subject(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Decodes a payload into `T`, the oldest struct of a chain: at `T`'s version directly, at an
 /// older version through the registered JSON upcasters. The end of every typed chain.
 pub fn decode_current<T: Event>(version: u32, payload: &str) -> Result<T, DecodeFailure> {
     if version == T::VERSION {
-        return serde_json::from_str(payload).map_err(DecodeFailure::Payload);
+        let payload = crate::personal::open(T::PERSONAL, payload)?;
+        return serde_json::from_str(&payload).map_err(DecodeFailure::Payload);
     }
     if version > T::VERSION {
         return Err(DecodeFailure::UnknownVersion { found: version, current: T::VERSION });
     }
     let names: Vec<&str> = std::iter::once(T::NAME).chain(T::RENAMED_FROM.iter().copied()).collect();
     match Upcasters::registered().upcast(&names, version, T::VERSION, payload)? {
-        Some(value) => T::deserialize(value).map_err(DecodeFailure::Payload),
-        None => serde_json::from_str(payload).map_err(DecodeFailure::Payload),
+        Some(mut value) => {
+            if let Some(fields) = T::PERSONAL {
+                crate::personal::open_value(fields, &mut value)?;
+            }
+            T::deserialize(value).map_err(DecodeFailure::Payload)
+        }
+        None => serde_json::from_str(&crate::personal::open(T::PERSONAL, payload)?)
+            .map_err(DecodeFailure::Payload),
     }
 }

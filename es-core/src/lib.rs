@@ -94,6 +94,7 @@ pub mod integrity;
 pub mod lease;
 mod memory;
 mod metadata;
+pub mod personal;
 pub mod projection;
 pub mod reactor;
 mod reactor_runner;
@@ -116,7 +117,7 @@ pub use aggregate::{Aggregate, Apply, Handle};
 pub use checkpoint::{Checkpoint, CheckpointStore};
 pub use cursor::Cursor;
 pub use dead_letter::{DeadLetters, Parked};
-pub use error::{DecodeError, DecodeFailure, EncodeError, StoreError};
+pub use error::{DecodeError, DecodeFailure, EncodeError, EncodeFailure, StoreError};
 pub use event::{Event, EventEnum};
 pub use expected::ExpectedVersion;
 pub use lease::{Lease, Leases};
@@ -149,11 +150,13 @@ pub mod __private {
     pub use crate::derive_support::{decode_one, earlier_same_name, upcast_names_match, ConstMessage};
     pub use crate::error::{DecodeError, DecodeFailure, EncodeError};
     pub use crate::event::{decode_current, Event, EventEnum};
+    pub use crate::personal::{PersonalField, PersonalFields};
     pub use crate::projection::{Project, Projection};
     pub use crate::reactor::{React, ReactContext, ReactError, Reactor};
     pub use crate::record::{EncodedEvent, EventContext, EventRef};
     pub use crate::registry::EventRegistration;
     pub use inventory;
+    pub use serde_json;
 }
 
 /// The README's tour, compiled and run as a doctest.

@@ -2,6 +2,7 @@
 //! retries a failed reaction with backoff, then parks the event (or stops), and saves the
 //! checkpoint only after the effects of the events before it are done.
 
+use std::future::Future;
 use std::time::Duration;
 
 use crate::checkpoint::{Checkpoint, CheckpointStore};
@@ -146,14 +147,12 @@ where
     pub async fn retry_parked(&mut self) -> Result<usize, ReactorError> {
         let mut succeeded = 0;
         for parked in self.store.parked(&self.name).await? {
-            let event = parked.event.as_ref();
-            let at = ReactContext::new(&event, &self.name);
-            match self.reactor.react_event(&at).await {
-                Ok(_) => {
+            match self.keyed(&parked.event, self.react(&parked.event, 1)).await {
+                Ok(()) => {
                     self.store.unpark(&self.name, parked.event.id).await?;
                     succeeded += 1;
                 }
-                Err(error) => self.park(&parked.event, parked.attempts + 1, &error).await?,
+                Err((_, error)) => self.park(&parked.event, parked.attempts + 1, &error).await?,
             }
         }
         Ok(succeeded)
@@ -167,14 +166,35 @@ where
         self.save().await
     }
 
+    /// Reacts to `event` in the scope of the store's keys, with the keys of the subjects
+    /// sealed in it loaded first.
     async fn react_with_retries(&self, event: &StoredEvent) -> Result<(), (u32, ReactError)> {
+        self.keyed(event, self.react(event, self.retry.attempts())).await
+    }
+
+    /// Runs `reaction` (to `event`) in the scope of the store's keys, with the keys of the
+    /// subjects sealed in `event` loaded first.
+    async fn keyed<F>(&self, event: &StoredEvent, reaction: F) -> Result<(), (u32, ReactError)>
+    where
+        F: Future<Output = Result<(), (u32, ReactError)>>,
+    {
+        let Some(keys) = self.store.keys() else { return reaction.await };
+        let subjects = crate::personal::sealed_subjects(event.payload.get());
+        if let Err(e) = keys.load_missing(subjects.iter().map(String::as_str)).await {
+            return Err((1, ReactError::from(e)));
+        }
+        keys.scoped(reaction).await
+    }
+
+    /// Reacts to `event`, up to `attempts` times.
+    async fn react(&self, event: &StoredEvent, attempts: u32) -> Result<(), (u32, ReactError)> {
         let lent = event.as_ref();
         let at = ReactContext::new(&lent, &self.name);
         let mut attempt = 1;
         loop {
             match self.reactor.react_event(&at).await {
                 Ok(_) => return Ok(()),
-                Err(error) if attempt >= self.retry.attempts() => return Err((attempt, error)),
+                Err(error) if attempt >= attempts => return Err((attempt, error)),
                 Err(_) => {
                     self.retry.wait(attempt).await;
                     attempt += 1;

@@ -32,8 +32,12 @@ pub struct Recorded<E> {
 impl<E: EventEnum> Recorded<E> {
     /// Decodes a stored event, upcasting it if it was stored at an older schema version.
     pub fn decode(stored: StoredEvent) -> Result<Self, DecodeError> {
-        let event = codec::decode(&stored)?;
-        Ok(Recorded {
+        Ok(Self::of(codec::decode(&stored)?, stored))
+    }
+
+    /// `event`, decoded from `stored`, with where and when it was stored.
+    pub(crate) fn of(event: E, stored: StoredEvent) -> Self {
+        Recorded {
             event,
             id: stored.id,
             stream: stored.stream,
@@ -41,6 +45,6 @@ impl<E: EventEnum> Recorded<E> {
             position: stored.position,
             metadata: stored.metadata,
             recorded_at: stored.recorded_at,
-        })
+        }
     }
 }

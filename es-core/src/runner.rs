@@ -45,6 +45,7 @@ use crate::checkpoint::{Checkpoint, CheckpointStore};
 use crate::cursor::Cursor;
 use crate::error::StoreError;
 use crate::lease::{Lease, Leases};
+use crate::personal::keys;
 use crate::projection::Projection;
 use crate::store::EventStore;
 use tracing::Instrument;
@@ -140,18 +141,27 @@ where
             after = %self.cursor,
             read = tracing::field::Empty,
         );
-        let (projection, mut last) = (&mut self.projection, None);
-        let read = self
-            .store
-            .visit_all(self.cursor, self.batch, |event| {
+        // Personal data opens with the store's keys: an event whose subject's key is not
+        // cached stops the visit; the key is loaded and the batch goes on after the last event
+        // handled.
+        let keys = self.store.keys();
+        let (projection, mut last, mut read, mut stuck_at) = (&mut self.projection, None, 0, None);
+        loop {
+            let visit = self.store.visit_all(last.unwrap_or(self.cursor), self.batch - read, |event| {
                 if P::handles(event.name) {
                     projection.project_event(event)?;
                 }
                 last = Some(event.cursor);
+                read += 1;
                 Ok(())
-            })
-            .instrument(span.clone())
-            .await?;
+            });
+            let Err(e) = keys::scoped(keys.as_ref(), visit).instrument(span.clone()).await else { break };
+            if stuck_at == Some(last) {
+                return Err(e);
+            }
+            stuck_at = Some(last);
+            keys::load_missing_or(keys.as_ref(), e).await?;
+        }
         span.record("read", read);
         let Some(last) = last else {
             return Ok((0, None));

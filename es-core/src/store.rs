@@ -5,12 +5,13 @@ use std::future::Future;
 use crate::cursor::Cursor;
 use crate::error::StoreError;
 use crate::expected::ExpectedVersion;
+use crate::personal::Keyring;
 use crate::record::{Appended, EventRef, NewEvent, StoredEvent};
 use crate::signal::AppendWatch;
 
 /// Storage of event streams with optimistic concurrency and one global order.
 ///
-/// A store implements five methods; every one is required, so a wrapper (a counting or tracing
+/// A store implements six methods; every one is required, so a wrapper (a counting or tracing
 /// store) cannot silently drop a capability by forgetting to forward it. The two `read_*`
 /// methods are shortcuts over the `visit_*` ones: stores do not override them.
 ///
@@ -65,6 +66,12 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     /// A watch that ticks when events may have been appended, so that subscribers wake instead
     /// of polling; `None` when the store cannot tell (subscribers then poll).
     fn watch(&self) -> Option<AppendWatch>;
+
+    /// The keyring of subjects' keys kept beside the events, through which repositories and
+    /// runners seal and open personal data ([`crate::personal`]); `None` when the store keeps
+    /// no keys (events with personal fields then fail to encode, and sealed values to decode,
+    /// unless a keyring is given to the repository or runner).
+    fn keys(&self) -> Option<Keyring>;
 
     /// Events of one stream with version >= `from`, at most `limit`, in version order: owned
     /// copies of what [`visit_stream`](Self::visit_stream) lends.

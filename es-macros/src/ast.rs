@@ -200,7 +200,7 @@ fn reject_union(cx: &mut Ctxt, input: &DeriveInput, derive: &str) {
 
 /// Records an unknown key at its token, naming the keys that exist, and skips its value so that
 /// parsing can go on.
-fn unknown_key(
+pub(crate) fn unknown_key(
     cx: &mut Ctxt,
     meta: &syn::meta::ParseNestedMeta,
     attr: Symbol,

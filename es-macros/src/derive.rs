@@ -10,14 +10,17 @@ use crate::check;
 use crate::ctxt::Ctxt;
 use crate::expand::{aggregate, event, projection, reactor};
 use crate::fallback;
+use crate::personal;
 
 /// Expands `#[derive(Event)]`.
 pub fn event(input: &DeriveInput) -> TokenStream {
     let mut cx = Ctxt::default();
     let model = ast::Event::from_syn(&mut cx, input);
+    let personal = personal::Personal::from_syn(&mut cx, input);
     check::event(&mut cx, &model);
+    personal::check(&mut cx, &personal);
     match cx.into_compile_errors() {
-        None => event::expand(&model),
+        None => event::expand(&model, &personal),
         Some(errors) => {
             let stub = fallback::event(input);
             quote::quote!(#errors #stub)

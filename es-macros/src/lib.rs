@@ -18,6 +18,7 @@ mod ctxt;
 mod derive;
 mod expand;
 mod fallback;
+mod personal;
 
 /// Derives `es_core::Event`: a stable name, a schema version and the upcast chain.
 ///
@@ -28,6 +29,11 @@ mod fallback;
 ///
 /// `#[event(name = "..", version = N, upcast_from = Older, renamed_from = "..")]`, every key
 /// optional: the name defaults to the type's, the version to 1.
+///
+/// On fields: `#[event(subject)]` marks the field naming whose data the event holds (a `String`
+/// or a `Uuid`), `#[event(personal)]` the fields encrypted with that subject's key, read as
+/// `Default::default()` once the subject is forgotten, or as `erased = expr`
+/// (`#[event(personal, erased = "unknown".into())]`). See `es_core::personal`.
 #[proc_macro_derive(Event, attributes(event))]
 pub fn derive_event(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

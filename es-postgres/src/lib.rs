@@ -75,6 +75,7 @@ mod append;
 mod dead_letters;
 mod error;
 mod horizon;
+mod keys;
 mod leases;
 mod links;
 mod local;

@@ -333,6 +333,14 @@ const MIGRATIONS: &[&str] = &[
     END
     $fn$;
     "#,
+    // 10: each subject's key for its personal data; deleting it forgets the subject.
+    r#"
+    CREATE TABLE {s}.es_personal_keys (
+        subject    text   PRIMARY KEY,
+        key        bytea  NOT NULL,
+        created_us bigint NOT NULL
+    );
+    "#,
 ];
 
 /// An arbitrary constant naming the advisory lock migrations hold.

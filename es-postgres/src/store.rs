@@ -31,6 +31,8 @@ pub struct PostgresStore {
     pub(crate) wait: Arc<WaitWatch>,
     /// This process's command queues, shared by clones.
     pub(crate) queues: Arc<es_core::LocalQueues>,
+    /// Subjects' keys (`es_personal_keys`), cached.
+    pub(crate) keys: es_core::personal::Keyring,
 }
 
 /// The oldest transaction id still running, in the whole cluster: every transaction below it has
@@ -204,6 +206,7 @@ impl PostgresOptions {
             .map_err(|e| StoreError::backend(BACKEND, format!("migrating schema {schema}: {e}")))?;
         tx.commit().await.map_err(backend_error)?;
         Ok(PostgresStore {
+            keys: crate::keys::PgKeys::keyring(pool.clone(), &schema),
             pool,
             queries: Arc::new(Queries::new(&schema, &self.schema)),
             signal: Arc::default(),
@@ -384,6 +387,10 @@ impl EventStore for PostgresStore {
     /// Ticks when any process appends to this store's schema (LISTEN/NOTIFY).
     fn watch(&self) -> Option<AppendWatch> {
         self.signal.watch(&self.pool, &self.queries.unquoted_schema)
+    }
+
+    fn keys(&self) -> Option<es_core::personal::Keyring> {
+        Some(self.keys.clone())
     }
 }
 

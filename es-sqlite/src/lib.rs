@@ -27,6 +27,7 @@
 mod append;
 mod dead_letters;
 mod error;
+mod keys;
 mod leases;
 mod links;
 mod rows;

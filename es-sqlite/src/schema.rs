@@ -59,6 +59,12 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT",
     // 6: each event's link in its stream's hash chain (filled for older events by `links::backfill`).
     "ALTER TABLE events ADD COLUMN hash BLOB",
+    // 7: each subject's key for its personal data; deleting it forgets the subject.
+    "CREATE TABLE personal_keys (
+        subject    TEXT    PRIMARY KEY,
+        key        BLOB    NOT NULL,
+        created_at INTEGER NOT NULL -- microseconds since the Unix epoch
+    ) STRICT",
 ];
 
 /// The migration that added the hash chain: stores migrated across it get their chain computed.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use es_core::backend::{append_span, to_i64, to_u64, visit_span};
 use es_core::idempotency;
+use es_core::personal::Keyring;
 use es_core::{
     AppendSignal, AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, Lend, LocalQueues,
     NewEvent, StoreError,
@@ -17,6 +18,7 @@ use tracing::Instrument;
 
 use crate::append::append_in;
 use crate::error::{backend_error, BACKEND};
+use crate::keys::SqliteKeys;
 use crate::rows::{lend_row, CONTEXT_COLUMNS, DECODE_COLUMNS};
 use crate::schema;
 
@@ -38,6 +40,8 @@ pub struct SqliteStore {
     pub(crate) appended: AppendSignal,
     /// This process's command queues, shared by clones.
     pub(crate) queues: Arc<LocalQueues>,
+    /// Subjects' keys (the `personal_keys` table), cached.
+    keys: Keyring,
 }
 
 /// How hard SQLite works to keep a committed append through a power loss.
@@ -84,6 +88,7 @@ impl SqliteStore {
             .await
             .map_err(open_error)?;
         let store = SqliteStore {
+            keys: Keyring::new(SqliteKeys { writer: writer.clone() }),
             writer,
             reader,
             path: Some(Arc::new(path.as_ref().to_owned())),
@@ -107,6 +112,7 @@ impl SqliteStore {
             .await
             .map_err(backend_error)?;
         let store = SqliteStore {
+            keys: Keyring::new(SqliteKeys { writer: pool.clone() }),
             writer: pool.clone(),
             reader: pool,
             path: None,
@@ -122,6 +128,12 @@ impl SqliteStore {
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(backend_error)?;
         schema::migrate(&mut tx).await.map_err(|e| StoreError::backend(BACKEND, e))?;
         tx.commit().await.map_err(backend_error)
+    }
+
+    /// Forgets `subject`: deletes its key, so the personal data of its events reads as erased
+    /// from now on (see `es_core::personal`). Whether it had a key.
+    pub async fn forget(&self, subject: &str) -> Result<bool, StoreError> {
+        self.keys.forget(subject).await
     }
 
     /// The file the store keeps its events in (`None` in memory).
@@ -263,5 +275,9 @@ impl EventStore for SqliteStore {
     /// Ticks on appends by this process; appends by other processes are found by polling.
     fn watch(&self) -> Option<AppendWatch> {
         Some(self.appended.watch())
+    }
+
+    fn keys(&self) -> Option<Keyring> {
+        Some(self.keys.clone())
     }
 }

@@ -96,6 +96,10 @@ impl<S: EventStore> EventStore for CountingStore<S> {
     fn watch(&self) -> Option<AppendWatch> {
         self.inner.watch()
     }
+
+    fn keys(&self) -> Option<es_core::personal::Keyring> {
+        self.inner.keys()
+    }
 }
 
 impl<S: Turns> Turns for CountingStore<S> {

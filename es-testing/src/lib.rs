@@ -57,6 +57,7 @@ pub mod conformance;
 mod counting;
 mod events;
 pub mod invariants;
+mod personal;
 mod projection;
 mod reactor;
 mod report;
@@ -66,6 +67,7 @@ mod upcasting;
 
 pub use counting::{CountingStore, CountingTurn};
 pub use events::IntoEvents;
+pub use personal::{assert_erased, forgotten, harness_keys};
 pub use projection::{IntoStored, ProjectionTest, ProjectionThen};
 pub use reactor::{react_to, CrashBeforeCheckpoint};
 pub use scenario::{AggregateTest, Given, Then, When};

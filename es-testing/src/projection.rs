@@ -12,8 +12,8 @@ pub trait IntoStored {
 
 /// One event as the record a store would keep, at `position` in stream `test`.
 fn record<T: Event>(event: &T, position: u64) -> StoredEvent {
-    let encoded =
-        es_core::codec::encode_event(event).unwrap_or_else(|e| panic!("given event {position}: {e}"));
+    let encoded = crate::personal::scoped(|| es_core::codec::encode_event(event))
+        .unwrap_or_else(|e| panic!("given event {position}: {e}"));
     stored_record(encoded.name, encoded.schema_version, encoded.payload, position)
 }
 
@@ -78,7 +78,7 @@ impl<P: Projection + Default> ProjectionTest for P {
         let mut projection = P::default();
         let mut handled = 0;
         for stored in events.into_stored() {
-            match projection.handle_stored(&stored) {
+            match crate::personal::scoped(|| projection.handle_stored(&stored)) {
                 Ok(true) => handled += 1,
                 Ok(false) => {}
                 Err(e) => panic!("given event {} cannot be projected: {e}", stored.position),

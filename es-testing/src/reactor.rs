@@ -79,6 +79,10 @@ impl<S: EventStore> EventStore for CrashBeforeCheckpoint<S> {
     fn watch(&self) -> Option<AppendWatch> {
         self.0.watch()
     }
+
+    fn keys(&self) -> Option<es_core::personal::Keyring> {
+        self.0.keys()
+    }
 }
 
 impl<S: CheckpointStore> CheckpointStore for CrashBeforeCheckpoint<S> {

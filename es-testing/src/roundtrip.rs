@@ -9,7 +9,12 @@ use serde_json::value::RawValue;
 use crate::report;
 
 /// Encodes and decodes `event`; `Err` says why it does not survive storage.
+/// Personal fields are sealed and opened with [`harness_keys`](crate::harness_keys).
 pub fn check<E: EventEnum + PartialEq>(event: &E) -> Result<(), String> {
+    crate::personal::scoped(|| check_in_scope(event))
+}
+
+fn check_in_scope<E: EventEnum + PartialEq>(event: &E) -> Result<(), String> {
     let encoded = event.encode().map_err(|e| format!("{e}"))?;
     let decoded = E::decode(encoded.name, encoded.schema_version, encoded.payload.get()).map_err(|e| {
         format!(

@@ -36,7 +36,7 @@ pub fn assert_upcasts<E: EventEnum + PartialEq>(
     expected: impl Into<E>,
 ) {
     let stored = record(name, version, payload, 1);
-    match es_core::codec::decode::<E>(&stored) {
+    match crate::personal::scoped(|| es_core::codec::decode::<E>(&stored)) {
         Ok(actual) => {
             let expected = expected.into();
             assert!(
@@ -86,7 +86,7 @@ where
             .enumerate()
             .map(|(i, (name, version, payload))| {
                 let stored = record(name, version, payload, i as u64 + 1);
-                es_core::codec::decode(&stored)
+                crate::personal::scoped(|| es_core::codec::decode(&stored))
                     .unwrap_or_else(|e| panic!("given record {} does not decode: {e}", i + 1))
             })
             .collect();

@@ -126,6 +126,7 @@ async fn reactions_on<S: Turns + CheckpointStore + DeadLetters>(store: S) {
     assert_eq!(reviews_opened(&reviews, &expected).await, [1, 1], "a redelivery records nothing twice");
 
     // Always failing: each withdrawal is parked with its error, and the runner goes on.
+    es_testing::conformance::read_all_settled(&store, 11).await;
     let mut broken = ReactorRunner::start("broken", reactor(0, true), store.clone())
         .await
         .expect("start")

@@ -132,6 +132,10 @@ impl EventStore for AlwaysOvertaken {
     fn watch(&self) -> Option<AppendWatch> {
         self.0.watch()
     }
+
+    fn keys(&self) -> Option<es_core::personal::Keyring> {
+        self.0.keys()
+    }
 }
 
 /// Its turns are no shelter: the other writer takes no turns.

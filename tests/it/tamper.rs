@@ -172,6 +172,7 @@ async fn sqlite_events_stored_before_the_chain_get_theirs() {
         "without hashes, nothing verifies"
     );
     sqlx::query("ALTER TABLE events DROP COLUMN hash").execute(&raw).await.expect("drop the column");
+    sqlx::query("DROP TABLE personal_keys").execute(&raw).await.expect("drop the later table");
     sqlx::query("PRAGMA user_version = 5").execute(&raw).await.expect("downgrade");
     raw.close().await;
     drop(store);
@@ -197,7 +198,8 @@ async fn postgres_events_stored_before_the_chain_get_theirs() {
     for sql in [
         format!("ALTER TABLE {s}.es_events DROP COLUMN hash"),
         format!("DROP FUNCTION {s}.es_link_hash"),
-        format!("DELETE FROM {s}.es_migrations WHERE version = 9"),
+        format!("DROP TABLE {s}.es_personal_keys"),
+        format!("DELETE FROM {s}.es_migrations WHERE version >= 9"),
     ] {
         sqlx::query(&sql).execute(store.pool()).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
     }

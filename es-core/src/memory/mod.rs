@@ -23,6 +23,7 @@ use crate::idempotency::{self, StoredId};
 use crate::integrity::{link_hash, ChainHash};
 use crate::lease::Lease;
 use crate::metadata::Metadata;
+use crate::personal::Keyring;
 use crate::record::{Appended, AppendedEvent, EventRef, NewEvent};
 use crate::signal::{AppendSignal, AppendWatch};
 use crate::snapshot::Snapshot;
@@ -61,6 +62,8 @@ pub struct MemoryStore {
     leases: Arc<Mutex<HashMap<String, Lease>>>,
     /// Parked events by (reactor, position).
     dead_letters: Arc<Mutex<BTreeMap<(String, u64), Parked>>>,
+    /// Subjects' keys, for personal data.
+    keys: Keyring,
 }
 
 /// Metadata of events that carry none, lent by reference.
@@ -99,6 +102,12 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Forgets `subject`: deletes its key, so the personal data of its events reads as erased
+    /// from now on ([`crate::personal`]). Whether it had a key.
+    pub async fn forget(&self, subject: &str) -> Result<bool, StoreError> {
+        self.keys.forget(subject).await
     }
 
     /// The number of events stored.
@@ -315,5 +324,9 @@ impl EventStore for MemoryStore {
 
     fn watch(&self) -> Option<AppendWatch> {
         Some(self.appended.watch())
+    }
+
+    fn keys(&self) -> Option<Keyring> {
+        Some(self.keys.clone())
     }
 }

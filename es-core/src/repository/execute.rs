@@ -9,8 +9,10 @@ use crate::aggregate::{Aggregate, Handle};
 use crate::codec;
 use crate::command;
 use crate::error::StoreError;
+use crate::event::EventEnum;
 use crate::expected::ExpectedVersion;
 use crate::metadata::Metadata;
+use crate::personal::{keys, Keyring};
 use crate::record::{Appended, EventRef, NewEvent, StoredEvent};
 use crate::recorded::Recorded;
 use crate::repository::{CommandError, Loaded, Repository};
@@ -98,18 +100,23 @@ impl<T: Turn> Site for InTurn<T> {
 /// Applies up to `limit` events after `loaded.version`, lent by the site: nothing copied.
 pub(super) async fn fold<A: Aggregate>(
     site: &mut impl Site,
+    keys: Option<&Keyring>,
     stream: &str,
     loaded: &mut Loaded<A>,
     limit: usize,
 ) -> Result<(), StoreError> {
-    fold_finding(site, stream, loaded, limit, None).await.map(drop)
+    fold_finding(site, keys, stream, loaded, limit, None).await.map(drop)
 }
 
 /// Like [`fold`], also collecting the events that the command `finding` names (its id, and the
 /// store's name for errors) recorded in the stream, if it ran before (their ids are derived
 /// from the command's). Finding needs every field, so it lends them all.
+///
+/// Personal data opens with `keys`: an event whose subject's key is not cached stops the
+/// visit, the key is loaded, and the fold goes on from that event.
 async fn fold_finding<A: Aggregate>(
     site: &mut impl Site,
+    keys: Option<&Keyring>,
     stream: &str,
     loaded: &mut Loaded<A>,
     limit: usize,
@@ -117,18 +124,26 @@ async fn fold_finding<A: Aggregate>(
 ) -> Result<Vec<StoredEvent>, StoreError> {
     let (state, version, mut found) = (&mut loaded.state, &mut loaded.version, Vec::new());
     let lend = if finding.is_some() { Lend::All } else { Lend::ForDecoding };
-    site.visit(stream, *version + 1, limit, lend, |stored| {
-        if let Some((command, backend)) = finding {
-            if stored.id == command::event_id(command, stream, found.len()) {
-                found.push(crate::backend::owned(backend, stored)?);
+    let (mut applied, mut stuck_at) = (0, None);
+    loop {
+        let visit = site.visit(stream, *version + 1, limit - applied, lend, |stored| {
+            if let Some((command, backend)) = finding {
+                if stored.id == command::event_id(command, stream, found.len()) {
+                    found.push(crate::backend::owned(backend, stored)?);
+                }
             }
+            state.apply(&codec::decode_ref::<A::Event>(stored)?);
+            *version = stored.stream_version;
+            applied += 1;
+            Ok(())
+        });
+        let Err(e) = keys::scoped(keys, visit).await else { return Ok(found) };
+        if stuck_at == Some(*version) {
+            return Err(e);
         }
-        state.apply(&codec::decode_ref::<A::Event>(stored)?);
-        *version = stored.stream_version;
-        Ok(())
-    })
-    .await?;
-    Ok(found)
+        stuck_at = Some(*version);
+        keys::load_missing_or(keys, e).await?;
+    }
 }
 
 /// What one load-decide-append cycle came to.
@@ -316,31 +331,46 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             // A named command reads the whole stream: if it ran before, its events are there,
             // and it answers with them instead of deciding again.
             Some(id) => {
+                let keys = self.keys.as_ref();
                 let earlier =
-                    fold_finding(site, stream, &mut loaded, usize::MAX, Some((id, S::BACKEND))).await?;
+                    fold_finding(site, keys, stream, &mut loaded, usize::MAX, Some((id, S::BACKEND))).await?;
                 if !earlier.is_empty() {
-                    let recorded = earlier.into_iter().map(Recorded::decode).collect::<Result<Vec<_>, _>>();
-                    return Ok(Cycle::Recorded(recorded.map_err(StoreError::from)?, None));
+                    let mut recorded = Vec::with_capacity(earlier.len());
+                    for stored in earlier {
+                        let event = keys::decode::<A::Event>(keys, &stored).await?;
+                        recorded.push(Recorded::of(event, stored));
+                    }
+                    return Ok(Cycle::Recorded(recorded, None));
                 }
             }
-            None => fold(site, stream, &mut loaded, usize::MAX).await?,
+            None => fold(site, self.keys.as_ref(), stream, &mut loaded, usize::MAX).await?,
         }
         let events = loaded.state.handle(command).map_err(CommandError::Rejected)?;
         if events.is_empty() {
             return Ok(Cycle::Recorded(Vec::new(), None));
         }
-        let new_events = events
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let encoded = NewEvent::encode(e, metadata.clone())?;
-                Ok(match metadata.command_id {
-                    Some(id) => encoded.with_id(command::event_id(id, stream, i)),
-                    None => encoded,
+        let encode = || {
+            events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let encoded = NewEvent::encode(e, metadata.clone())?;
+                    Ok(match metadata.command_id {
+                        Some(id) => encoded.with_id(command::event_id(id, stream, i)),
+                        None => encoded,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, crate::error::EncodeError>>()
-            .map_err(StoreError::from)?;
+                .collect::<Result<Vec<_>, crate::error::EncodeError>>()
+        };
+        let new_events = match &self.keys {
+            Some(keys) => {
+                let subjects: Vec<String> = events.iter().filter_map(|e| e.personal_subject()).collect();
+                keys.ensure(subjects.iter().map(String::as_str)).await?;
+                keys.scope(encode)
+            }
+            None => encode(),
+        }
+        .map_err(StoreError::from)?;
         let appended = match site.append(stream, ExpectedVersion::Exact(loaded.version), new_events).await {
             Ok(appended) => appended,
             Err(StoreError::Conflict { .. }) => return Ok(Cycle::Conflict),

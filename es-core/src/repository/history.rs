@@ -3,8 +3,8 @@
 use std::time::SystemTime;
 
 use crate::aggregate::Aggregate;
-use crate::codec;
 use crate::error::StoreError;
+use crate::personal::keys;
 use crate::repository::{Loaded, Repository};
 use crate::store::EventStore;
 
@@ -39,7 +39,14 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let stream = A::stream_name(id);
         let mut loaded = Loaded { state: A::default(), version: 0 };
         let limit = usize::try_from(version).unwrap_or(usize::MAX);
-        super::execute::fold(&mut super::execute::Direct(&self.store), &stream, &mut loaded, limit).await?;
+        super::execute::fold(
+            &mut super::execute::Direct(&self.store),
+            self.keys.as_ref(),
+            &stream,
+            &mut loaded,
+            limit,
+        )
+        .await?;
         Ok(loaded)
     }
 
@@ -53,7 +60,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 if stored.recorded_at > moment {
                     return Ok(loaded);
                 }
-                loaded.state.apply(&codec::decode::<A::Event>(stored)?);
+                loaded.state.apply(&keys::decode::<A::Event>(self.keys.as_ref(), stored).await?);
                 loaded.version = stored.stream_version;
             }
             if page.len() < PAGE {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::aggregate::Aggregate;
 use crate::error::StoreError;
+use crate::personal::Keyring;
 use crate::retry::RetryPolicy;
 use crate::snapshot::{EveryN, SnapshotPolicy, SnapshotStore};
 use crate::store::EventStore;
@@ -53,6 +54,8 @@ pub struct Repository<A, S> {
     queued: bool,
     /// When and where to take snapshots; `None` without snapshots.
     snapshots: Option<Arc<dyn SnapshotPolicy<A>>>,
+    /// Subjects' keys for personal data: the store's, unless given.
+    keys: Option<Keyring>,
     aggregate: PhantomData<fn() -> A>,
 }
 
@@ -65,6 +68,7 @@ impl<A, S: Clone> Clone for Repository<A, S> {
             turns: Arc::clone(&self.turns),
             queued: self.queued,
             snapshots: self.snapshots.clone(),
+            keys: self.keys.clone(),
             aggregate: PhantomData,
         }
     }
@@ -112,14 +116,22 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// A repository over `store`.
     pub fn new(store: S) -> Self {
         Repository {
-            store,
             retry: RetryPolicy::default(),
             retries: Arc::default(),
             turns: Arc::default(),
             queued: true,
             snapshots: None,
+            keys: store.keys(),
+            store,
             aggregate: PhantomData,
         }
+    }
+
+    /// Seals and opens personal data with `keys` (a key management service, say) instead of
+    /// the store's keyring ([`crate::personal`]).
+    pub fn with_keys(mut self, keys: Keyring) -> Self {
+        self.keys = Some(keys);
+        self
     }
 
     /// How many times a command met a version conflict and ran again, counted over this
@@ -209,7 +221,14 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 }
             }
             // One query for the rest of the stream.
-            execute::fold(&mut execute::Direct(&self.store), &stream, &mut loaded, usize::MAX).await
+            execute::fold(
+                &mut execute::Direct(&self.store),
+                self.keys.as_ref(),
+                &stream,
+                &mut loaded,
+                usize::MAX,
+            )
+            .await
         }
         .instrument(span.clone())
         .await?;

@@ -68,11 +68,18 @@ fn codec(agg: &Aggregate, events: &[syn::Path]) -> TokenStream {
     let encode_arms = events.iter().zip(&variants).map(|(ty, variant)| {
         quote_spanned!(ty.span()=> #enum_ident::#variant(__es_event) => <#ty as ::es_core::__private::Event>::encode_payload(__es_event))
     });
+    let subject_arms = events.iter().zip(&variants).map(|(ty, variant)| {
+        quote_spanned!(ty.span()=> #enum_ident::#variant(__es_event) => <#ty as ::es_core::__private::Event>::personal_subject(__es_event))
+    });
     quote! {
         #[automatically_derived]
         impl ::es_core::__private::EventEnum for #enum_ident {
             fn encode(&self) -> ::core::result::Result<::es_core::__private::EncodedEvent, ::es_core::__private::EncodeError> {
                 match self { #(#encode_arms,)* }
+            }
+
+            fn personal_subject(&self) -> ::core::option::Option<::std::string::String> {
+                match self { #(#subject_arms,)* }
             }
 
             fn decode(

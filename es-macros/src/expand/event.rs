@@ -5,14 +5,16 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::ast::Event;
+use crate::personal::{self, Personal};
 
-pub fn expand(event: &Event) -> TokenStream {
+pub fn expand(event: &Event, personal: &Personal) -> TokenStream {
     let input = event.original;
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let name = &event.name;
     let version = event.version();
     let renamed = &event.renamed_from;
+    let personal = personal::expand(personal);
 
     let decode_older = event.upcast_from.as_ref().map(|prev| {
         // Spanned at the user's `upcast_from = Prev`, so a missing `From<Prev>` points there.
@@ -66,6 +68,7 @@ pub fn expand(event: &Event) -> TokenStream {
             const NAME: &'static str = #name;
             const VERSION: u32 = #version;
             const RENAMED_FROM: &'static [&'static str] = &[#(#renamed),*];
+            #personal
 
             fn decode_version(
                 __es_version: u32,

@@ -1,0 +1,259 @@
+//! `#[event(subject)]` and `#[event(personal)]` on an event's fields: parsed into a model with
+//! every mistake recorded, checked, and expanded into the event's `PERSONAL` descriptor.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput};
+
+use crate::attr::{self, Symbol};
+use crate::ctxt::{record, Ctxt};
+
+const SUBJECT: Symbol = Symbol("subject");
+const PERSONAL: Symbol = Symbol("personal");
+const ERASED: Symbol = Symbol("erased");
+
+/// A field marked `#[event(subject)]` or `#[event(personal)]`.
+pub struct Marked {
+    pub ident: syn::Ident,
+    /// Its key in the JSON payload (`#[serde(rename = "..")]`, or its name).
+    pub key: String,
+    pub ty: syn::Type,
+    /// The attribute's key, for spans.
+    pub marker: syn::Path,
+    /// `#[event(personal, erased = ..)]`.
+    pub erased: Option<syn::Expr>,
+}
+
+/// The subject and personal fields of an event.
+#[derive(Default)]
+pub struct Personal {
+    pub subjects: Vec<Marked>,
+    pub fields: Vec<Marked>,
+}
+
+impl Personal {
+    /// Reads the field attributes of `input`, recording every mistake.
+    pub fn from_syn(cx: &mut Ctxt, input: &DeriveInput) -> Self {
+        let mut personal = Personal::default();
+        let Data::Struct(data) = &input.data else { return personal };
+        for field in &data.fields {
+            for a in field.attrs.iter().filter(|a| a.path() == &attr::EVENT) {
+                let (mut marker, mut is_subject, mut erased) = (None, false, None);
+                let result = a.parse_nested_meta(|meta| {
+                    if meta.path == SUBJECT || meta.path == PERSONAL {
+                        is_subject = meta.path == SUBJECT;
+                        marker = Some(meta.path.clone());
+                    } else if meta.path == ERASED {
+                        erased = Some(meta.value()?.parse::<syn::Expr>()?);
+                    } else {
+                        crate::ast::unknown_key(cx, &meta, attr::EVENT, &["subject", "personal", "erased"])?;
+                    }
+                    Ok(())
+                });
+                record(cx, result);
+                let Some(marker) = marker else {
+                    if let Some(e) = &erased {
+                        cx.error_spanned_by(e, "`erased = ..` belongs to a personal field: write #[event(personal, erased = ..)]");
+                    }
+                    continue;
+                };
+                let Some(ident) = field.ident.clone() else {
+                    cx.error_spanned_by(
+                        &marker,
+                        "personal data needs named fields: give this struct's fields names",
+                    );
+                    continue;
+                };
+                if is_subject {
+                    if let Some(e) = &erased {
+                        cx.error_spanned_by(
+                            e,
+                            "a subject is not erased: only #[event(personal)] fields take `erased = ..`",
+                        );
+                    }
+                }
+                let key = serde_key(cx, field, &ident);
+                let marked = Marked { ident, key, ty: field.ty.clone(), marker, erased };
+                if is_subject {
+                    personal.subjects.push(marked)
+                } else {
+                    personal.fields.push(marked)
+                }
+            }
+        }
+        if !personal.fields.is_empty() || !personal.subjects.is_empty() {
+            container_not_renamed(cx, input);
+        }
+        personal
+    }
+}
+
+/// The field's JSON key: its `#[serde(rename = "..")]`, or its name. Serde attributes that would
+/// move or hide the value are refused.
+fn serde_key(cx: &mut Ctxt, field: &syn::Field, ident: &syn::Ident) -> String {
+    let mut key = syn::ext::IdentExt::unraw(ident).to_string();
+    for a in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let result = a.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") && meta.input.peek(syn::Token![=]) {
+                key = attr::parse_lit_str(&meta, "serde")?.value();
+            } else if ["rename", "flatten", "skip", "skip_serializing", "skip_deserializing", "alias"]
+                .iter()
+                .any(|k| meta.path.is_ident(k))
+            {
+                cx.error_spanned_by(&meta.path, "a subject or personal field is stored under one name: it cannot take this serde attribute");
+                attr::skip_value(&meta)?;
+            } else {
+                attr::skip_value(&meta)?;
+            }
+            Ok(())
+        });
+        record(cx, result);
+    }
+    key
+}
+
+/// `#[serde(rename_all)]` would change the keys the descriptor names.
+fn container_not_renamed(cx: &mut Ctxt, input: &DeriveInput) {
+    for a in input.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let result = a.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename_all") || meta.path.is_ident("rename_all_fields") {
+                cx.error_spanned_by(&meta.path, "an event with personal data cannot use #[serde(rename_all)]: rename its fields one by one with #[serde(rename = \"..\")]");
+            }
+            attr::skip_value(&meta)
+        });
+        record(cx, result);
+    }
+}
+
+/// Personal fields need exactly one subject, a `String` or a `Uuid`, and a subject needs
+/// personal fields.
+pub fn check(cx: &mut Ctxt, personal: &Personal) {
+    for extra in personal.subjects.iter().skip(1) {
+        cx.error_spanned_by(&extra.marker, "an event has one subject: mark only one field #[event(subject)]");
+    }
+    for subject in &personal.subjects {
+        let name = match &subject.ty {
+            syn::Type::Path(p) if p.qself.is_none() => p.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        if !matches!(name.as_deref(), Some("String" | "Uuid")) {
+            cx.error_spanned_by(
+                &subject.ty,
+                "the subject names whose data the event holds: it must be a `String` or a `Uuid`",
+            );
+        }
+        if personal.subjects.len() == 1 && personal.fields.is_empty() {
+            cx.error_spanned_by(&subject.marker, "a subject without personal data: mark the fields holding this subject's data #[event(personal)]");
+        }
+    }
+    if personal.subjects.is_empty() {
+        if let Some(first) = personal.fields.first() {
+            cx.error_spanned_by(&first.marker, "personal data needs a subject: mark the field naming whose data this is (a `String` or `Uuid`) #[event(subject)]");
+        }
+    }
+    if let Some(both) = personal.fields.iter().find(|f| personal.subjects.iter().any(|s| s.ident == f.ident))
+    {
+        cx.error_spanned_by(
+            &both.marker,
+            "a field cannot be both the subject and personal: the subject stays readable to find the key",
+        );
+    }
+}
+
+/// `const PERSONAL` and `fn personal_subject` for the event's impl; nothing without personal data.
+pub fn expand(personal: &Personal) -> TokenStream {
+    let Some(subject) = personal.subjects.first() else { return TokenStream::new() };
+    let subject_key = &subject.key;
+    let subject_ident = &subject.ident;
+    let fields = personal.fields.iter().map(|f| {
+        let (key, ty) = (&f.key, &f.ty);
+        let value = match &f.erased {
+            Some(expr) => quote_spanned!(expr.span()=> { let __es_value: #ty = #expr; __es_value }),
+            None => quote_spanned!(ty.span()=> <#ty as ::core::default::Default>::default()),
+        };
+        quote! {
+            ::es_core::__private::PersonalField {
+                key: #key,
+                erased: {
+                    fn __es_erased() -> ::core::result::Result<::es_core::__private::serde_json::Value, ::es_core::__private::serde_json::Error> {
+                        ::es_core::__private::serde_json::to_value(#value)
+                    }
+                    __es_erased
+                },
+            }
+        }
+    });
+    let span = Span::call_site();
+    quote_spanned! {span=>
+        const PERSONAL: ::core::option::Option<&'static ::es_core::__private::PersonalFields> =
+            ::core::option::Option::Some(&::es_core::__private::PersonalFields {
+                subject: #subject_key,
+                fields: &[#(#fields),*],
+            });
+
+        fn personal_subject(&self) -> ::core::option::Option<::std::string::String> {
+            ::core::option::Option::Some(::std::string::ToString::to_string(&self.#subject_ident))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn errors(input: DeriveInput) -> String {
+        let mut cx = Ctxt::default();
+        let p = Personal::from_syn(&mut cx, &input);
+        check(&mut cx, &p);
+        cx.into_compile_errors().map(|t| t.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn reads_subject_personal_fields_and_their_keys() {
+        let input: DeriveInput = parse_quote! {
+            struct E {
+                #[event(subject)] customer: String,
+                #[event(personal)] #[serde(rename = "n")] name: String,
+                #[event(personal, erased = 0)] age: u8,
+                other: u8,
+            }
+        };
+        let mut cx = Ctxt::default();
+        let p = Personal::from_syn(&mut cx, &input);
+        check(&mut cx, &p);
+        assert!(cx.into_compile_errors().is_none());
+        assert_eq!(p.subjects[0].key, "customer");
+        assert_eq!(p.fields.iter().map(|f| f.key.as_str()).collect::<Vec<_>>(), ["n", "age"]);
+        assert!(p.fields[1].erased.is_some());
+    }
+
+    #[test]
+    fn reports_every_misuse() {
+        let e = errors(parse_quote! { struct E { #[event(personal)] name: String } });
+        assert!(e.contains("personal data needs a subject"), "{e}");
+        let e = errors(parse_quote! { struct E { #[event(subject)] id: u64, #[event(personal)] n: String } });
+        assert!(e.contains("must be a `String` or a `Uuid`"), "{e}");
+        let e = errors(
+            parse_quote! { struct E { #[event(subject)] a: String, #[event(subject)] b: String, #[event(personal)] n: String } },
+        );
+        assert!(e.contains("an event has one subject"), "{e}");
+        let e = errors(parse_quote! { struct E { #[event(erased = 1)] n: u8 } });
+        assert!(e.contains("`erased = ..` belongs to a personal field"), "{e}");
+        let e = errors(parse_quote! { struct E(#[event(personal)] String); });
+        assert!(e.contains("needs named fields"), "{e}");
+        let e = errors(
+            parse_quote! { #[serde(rename_all = "camelCase")] struct E { #[event(subject)] a: String, #[event(personal)] n: String } },
+        );
+        assert!(e.contains("cannot use #[serde(rename_all)]"), "{e}");
+        let e = errors(
+            parse_quote! { struct E { #[event(subject)] a: String, #[event(personal)] #[serde(flatten)] n: String } },
+        );
+        assert!(e.contains("cannot take this serde attribute"), "{e}");
+        let e = errors(parse_quote! { struct E { #[event(subject)] a: String } });
+        assert!(e.contains("a subject without personal data"), "{e}");
+        let e = errors(parse_quote! { struct E { #[event(subjct)] a: String } });
+        assert!(e.contains("did you mean `subject`"), "{e}");
+    }
+}
