@@ -18,6 +18,7 @@ mod domain {
 }
 mod catch_up;
 mod compile;
+mod integrity;
 mod measure;
 mod memory;
 mod raw;
@@ -41,6 +42,9 @@ const WORKLOADS: &[Workload] = &[
     ("W9 catch_up_pg", catch_up::run),
     ("W10 compile_50_events", compile::run),
     ("W11 reactor_pg", reactor::run),
+    ("W12 verify_pg", integrity::verify_pg),
+    ("W13 decode_personal", integrity::decode_personal),
+    ("W14 load_verified_sqlite", integrity::load_verified),
 ];
 
 fn main() {

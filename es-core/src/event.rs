@@ -106,8 +106,7 @@ pub trait EventEnum: Clone + std::fmt::Debug + Send + Sync + 'static {
 /// older version through the registered JSON upcasters. The end of every typed chain.
 pub fn decode_current<T: Event>(version: u32, payload: &str) -> Result<T, DecodeFailure> {
     if version == T::VERSION {
-        let payload = crate::personal::open(T::PERSONAL, payload)?;
-        return serde_json::from_str(&payload).map_err(DecodeFailure::Payload);
+        return decode_opened(payload);
     }
     if version > T::VERSION {
         return Err(DecodeFailure::UnknownVersion { found: version, current: T::VERSION });
@@ -120,7 +119,14 @@ pub fn decode_current<T: Event>(version: u32, payload: &str) -> Result<T, Decode
             }
             T::deserialize(value).map_err(DecodeFailure::Payload)
         }
-        None => serde_json::from_str(&crate::personal::open(T::PERSONAL, payload)?)
-            .map_err(DecodeFailure::Payload),
+        None => decode_opened(payload),
+    }
+}
+
+/// Decodes a payload of `T`'s shape, its personal fields opened first.
+fn decode_opened<T: Event>(payload: &str) -> Result<T, DecodeFailure> {
+    match crate::personal::open(T::PERSONAL, payload)? {
+        Some(opened) => T::deserialize(opened).map_err(DecodeFailure::Payload),
+        None => serde_json::from_str(payload).map_err(DecodeFailure::Payload),
     }
 }

@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use super::seal::OpenKey;
 use super::SubjectKey;
 use crate::error::StoreError;
 
@@ -36,7 +37,7 @@ pub trait KeyStore: Send + Sync + 'static {
 
 /// What the codec found for a subject.
 pub(crate) enum Lookup {
-    Key(SubjectKey),
+    Key(Arc<OpenKey>),
     /// The subject has no key: its data reads as erased.
     Gone,
     /// Not in the cache: load it, then decode again.
@@ -44,7 +45,7 @@ pub(crate) enum Lookup {
 }
 
 struct Cached {
-    key: Option<SubjectKey>,
+    key: Option<Arc<OpenKey>>,
     at: Instant,
 }
 
@@ -130,7 +131,7 @@ impl Keyring {
     /// Makes sure each subject has a key, and caches it: before encoding their events.
     pub async fn ensure<'s>(&self, subjects: impl IntoIterator<Item = &'s str>) -> Result<(), StoreError> {
         for subject in subjects {
-            if matches!(self.cached(subject), Some(Some(_))) {
+            if let Some(Some(_)) = self.cached(subject) {
                 continue;
             }
             let key = self.0.store.create_key(subject, SubjectKey::generate()).await?;
@@ -147,18 +148,20 @@ impl Keyring {
         Ok(had)
     }
 
-    fn cached(&self, subject: &str) -> Option<Option<SubjectKey>> {
+    fn cached(&self, subject: &str) -> Option<Option<Arc<OpenKey>>> {
         let cache = self.0.cache.lock().unwrap_or_else(PoisonError::into_inner);
         cache.get(subject).filter(|c| c.at.elapsed() < self.0.ttl).map(|c| c.key.clone())
     }
 
-    fn remember(&self, subject: &str, key: Option<SubjectKey>) {
+    fn remember(&self, subject: &str, key: Option<SubjectKey>) -> Option<Arc<OpenKey>> {
+        let key = key.map(|k| Arc::new(OpenKey::new(&k)));
         let mut cache = self.0.cache.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= CACHE_SWEEP {
             let ttl = self.0.ttl;
             cache.retain(|_, c| c.at.elapsed() < ttl);
         }
-        cache.insert(subject.to_owned(), Cached { key, at: Instant::now() });
+        cache.insert(subject.to_owned(), Cached { key: key.clone(), at: Instant::now() });
+        key
     }
 
     fn lookup(&self, subject: &str, create: bool) -> Lookup {
@@ -168,7 +171,7 @@ impl Keyring {
             _ => {}
         }
         match self.0.store.key_now(subject, create) {
-            Some(Some(key)) => Lookup::Key(key),
+            Some(Some(key)) => self.remember(subject, Some(key)).map_or(Lookup::Gone, Lookup::Key),
             Some(None) => Lookup::Gone,
             None => Lookup::NotLoaded,
         }

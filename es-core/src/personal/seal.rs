@@ -1,7 +1,7 @@
 //! Sealing personal fields in a payload, and opening them: each value becomes
 //! `{"es:sealed": {"v": 1, "s": subject, "k": key id, "c": base64(nonce ‖ ciphertext)}}`.
 
-use std::borrow::Cow;
+use std::sync::Arc;
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -22,10 +22,19 @@ pub const SEALED: &str = "es:sealed";
 
 const NONCE_LEN: usize = 12;
 
-/// A short id of a key, kept with each value it sealed: a value whose key was forgotten, and
-/// the subject given a new key since, reads as erased rather than failing to open.
-fn key_id(key: &SubjectKey) -> String {
-    Sha256::digest(key.0)[..8].iter().map(|b| format!("{b:02x}")).collect()
+/// A key ready to use: its cipher, and its short id, kept with each value it sealed (a value
+/// whose key was forgotten, and the subject given a new key since, reads as erased rather
+/// than failing to open).
+pub(crate) struct OpenKey {
+    cipher: Aes256Gcm,
+    id: String,
+}
+
+impl OpenKey {
+    pub(crate) fn new(key: &SubjectKey) -> Self {
+        let id = Sha256::digest(key.0)[..8].iter().map(|b| format!("{b:02x}")).collect();
+        OpenKey { cipher: Aes256Gcm::new((&key.0).into()), id }
+    }
 }
 
 /// What each sealed value is bound to: moved to another subject or field, it does not open.
@@ -56,52 +65,52 @@ pub(crate) fn seal<T: Serialize>(event: &T, fields: &PersonalFields) -> Result<B
         Some(Lookup::Key(key)) => key,
         Some(Lookup::Gone | Lookup::NotLoaded) => return Err(EncodeFailure::KeyNotLoaded { subject }),
     };
-    let cipher = Aes256Gcm::new((&key.0).into());
-    let id = key_id(&key);
     for field in fields.fields {
         let Some(plain) = object.get(field.key) else { continue };
         let plain = serde_json::to_vec(plain)?;
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let sealed = cipher
+        let sealed = key
+            .cipher
             .encrypt(&nonce, Payload { msg: &plain, aad: &aad(&subject, field.key) })
             .map_err(|_| EncodeFailure::Subject("the cipher refused the value".into()))?;
         let mut bytes = nonce.to_vec();
         bytes.extend_from_slice(&sealed);
-        let envelope = serde_json::json!({ "v": 1, "s": subject, "k": id, "c": BASE64.encode(bytes) });
+        let envelope = serde_json::json!({ "v": 1, "s": subject, "k": key.id, "c": BASE64.encode(bytes) });
         object.insert(field.key.to_owned(), Value::Object(Map::from_iter([(SEALED.to_owned(), envelope)])));
     }
     Ok(serde_json::value::to_raw_value(&value)?)
 }
 
-/// `payload` with the personal fields of `fields` opened (or erased); borrowed when nothing is
-/// sealed in it.
-pub(crate) fn open<'p>(
-    fields: Option<&PersonalFields>,
-    payload: &'p str,
-) -> Result<Cow<'p, str>, DecodeFailure> {
-    let Some(fields) = fields else { return Ok(Cow::Borrowed(payload)) };
+/// `payload` as a JSON value with the personal fields of `fields` opened (or erased); `None`
+/// when nothing is sealed in it (it is then decoded as it is, without this detour).
+pub(crate) fn open(fields: Option<&PersonalFields>, payload: &str) -> Result<Option<Value>, DecodeFailure> {
+    let Some(fields) = fields else { return Ok(None) };
     if !payload.contains(SEALED) {
-        return Ok(Cow::Borrowed(payload));
+        return Ok(None);
     }
     let mut value: Value = serde_json::from_str(payload).map_err(DecodeFailure::Payload)?;
     open_value(fields, &mut value)?;
-    Ok(Cow::Owned(value.to_string()))
+    Ok(Some(value))
 }
+
+/// A subject and its key (`None`: gone), looked up once for the fields of an event.
+type Memo = Option<(String, Option<Arc<OpenKey>>)>;
 
 /// Opens (or erases) the personal fields of `fields` in `value`, in place.
 pub(crate) fn open_value(fields: &PersonalFields, value: &mut Value) -> Result<(), DecodeFailure> {
     let Some(object) = value.as_object_mut() else { return Ok(()) };
+    let mut memo = None;
     for field in fields.fields {
         let Some(slot) = object.get_mut(field.key) else { continue };
         let Some(envelope) = slot.get(SEALED) else { continue };
-        *slot = open_one(envelope, field.key)?
+        *slot = open_one(envelope, field.key, &mut memo)?
             .map_or_else(|| (field.erased)().map_err(DecodeFailure::Payload), Ok)?;
     }
     Ok(())
 }
 
 /// The plain value of one envelope; `None` when its key is gone.
-fn open_one(envelope: &Value, field: &str) -> Result<Option<Value>, DecodeFailure> {
+fn open_one(envelope: &Value, field: &str, memo: &mut Memo) -> Result<Option<Value>, DecodeFailure> {
     let part = |k: &str| {
         envelope
             .get(k)
@@ -109,13 +118,23 @@ fn open_one(envelope: &Value, field: &str) -> Result<Option<Value>, DecodeFailur
             .ok_or_else(|| DecodeFailure::Sealed(format!("`{field}`: the sealed value has no `{k}`")))
     };
     let subject = part("s")?;
-    let key = match lookup(subject, false) {
-        None => return Err(DecodeFailure::NoKeyring),
-        Some(Lookup::NotLoaded) => return Err(DecodeFailure::KeyNotLoaded { subject: subject.to_owned() }),
-        Some(Lookup::Gone) => return Ok(None),
-        Some(Lookup::Key(key)) => key,
+    let key = match memo {
+        Some((s, key)) if s == subject => key.clone(),
+        _ => {
+            let key = match lookup(subject, false) {
+                None => return Err(DecodeFailure::NoKeyring),
+                Some(Lookup::NotLoaded) => {
+                    return Err(DecodeFailure::KeyNotLoaded { subject: subject.to_owned() })
+                }
+                Some(Lookup::Gone) => None,
+                Some(Lookup::Key(key)) => Some(key),
+            };
+            *memo = Some((subject.to_owned(), key.clone()));
+            key
+        }
     };
-    if key_id(&key) != part("k")? {
+    let Some(key) = key else { return Ok(None) };
+    if key.id != part("k")? {
         return Ok(None);
     }
     let bytes = BASE64.decode(part("c")?).map_err(|e| DecodeFailure::Sealed(format!("`{field}`: {e}")))?;
@@ -123,7 +142,8 @@ fn open_one(envelope: &Value, field: &str) -> Result<Option<Value>, DecodeFailur
         return Err(DecodeFailure::Sealed(format!("`{field}`: the sealed value is too short")));
     }
     let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-    let plain = Aes256Gcm::new((&key.0).into())
+    let plain = key
+        .cipher
         .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: &aad(subject, field) })
         .map_err(|_| {
             DecodeFailure::Sealed(format!(
