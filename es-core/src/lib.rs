@@ -15,7 +15,9 @@
 //! - Reading: `#[derive(Projection)]` with [`Project`], [`ProjectionRunner`] (checkpoints),
 //!   [`ProjectionWorker`] (one process at a time, under a fenced [`Lease`]), [`subscribe`]
 //!   (history, then live), all following the global order by [`Cursor`].
-//! - Stores: [`MemoryStore`] here; `es-sqlite` and `es-postgres` beside. [`EventStore`] is five
+//! - Trust: [`integrity`] chains every event to the last of its stream with SHA-256 and
+//!   verifies it; [`personal`] encrypts personal fields per subject so that `forget` erases them.
+//! - Stores: [`MemoryStore`] here; `es-sqlite` and `es-postgres` beside. [`EventStore`] is six
 //!   methods that lend [`EventRef`]s; [`SnapshotStore`], [`CheckpointStore`], [`Leases`] and
 //!   [`Turns`] stand beside it; [`backend`] holds what store implementations share.
 //!
