@@ -92,6 +92,7 @@ mod error;
 mod event;
 mod expected;
 pub mod idempotency;
+pub mod integration;
 pub mod integrity;
 pub mod lease;
 mod memory;
@@ -141,7 +142,7 @@ pub use turn::{LocalQueue, LocalQueues, LocalTurn, Turn, Turns};
 pub use worker::ProjectionWorker;
 
 /// The derives, beside the traits of the same name (as `serde::Serialize` is both).
-pub use es_macros::{Aggregate, Event, Projection, Reactor};
+pub use es_macros::{Aggregate, Contract, Event, IntegrationEvent, Projection, Reactor};
 
 pub use uuid::Uuid;
 
@@ -152,6 +153,7 @@ pub mod __private {
     pub use crate::derive_support::{decode_one, earlier_same_name, upcast_names_match, ConstMessage};
     pub use crate::error::{DecodeError, DecodeFailure, EncodeError};
     pub use crate::event::{decode_current, Event, EventEnum};
+    pub use crate::integration::{Contract, IntegrationEvent, MapError, Outgoing, Translate};
     pub use crate::personal::{PersonalField, PersonalFields};
     pub use crate::projection::{Project, Projection};
     pub use crate::reactor::{React, ReactContext, ReactError, Reactor};

@@ -24,6 +24,47 @@ pub struct Event<'a> {
     pub renamed_from: Vec<LitStr>,
 }
 
+/// A `#[derive(IntegrationEvent)]` input.
+pub struct Integration<'a> {
+    pub original: &'a DeriveInput,
+    /// `#[integration(name = "..")]`, or the type's name.
+    pub name: LitStr,
+    /// `#[integration(version = N)]`, 1 when absent.
+    pub version: u32,
+}
+
+impl<'a> Integration<'a> {
+    pub fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput) -> Self {
+        reject_union(cx, input, "IntegrationEvent");
+        let mut name = Attr::none("integration", attr::NAME);
+        let mut version = Attr::none("integration", attr::VERSION);
+        for a in input.attrs.iter().filter(|a| a.path() == &attr::INTEGRATION) {
+            let result = a.parse_nested_meta(|meta| {
+                if meta.path == attr::NAME {
+                    if let Some(s) = record(cx, attr::parse_lit_str(&meta, "integration")) {
+                        name.set(cx, &meta.path, s);
+                    }
+                } else if meta.path == attr::VERSION {
+                    if let Some(v) = record(cx, attr::parse_version(&meta, "integration")) {
+                        version.set(cx, &meta.path, v);
+                    }
+                } else {
+                    unknown_key(cx, &meta, attr::INTEGRATION, &["name", "version"])?;
+                }
+                Ok(())
+            });
+            record(cx, result);
+        }
+        Integration {
+            original: input,
+            name: name
+                .get()
+                .unwrap_or_else(|| LitStr::new(&input.ident.unraw().to_string(), input.ident.span())),
+            version: version.get().map_or(1, |v| v.value),
+        }
+    }
+}
+
 /// A `#[derive(Aggregate)]` input.
 pub struct Aggregate<'a> {
     pub original: &'a DeriveInput,

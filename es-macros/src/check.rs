@@ -16,6 +16,16 @@ pub fn event(cx: &mut Ctxt, event: &Event) {
     renamed_from_differs(cx, event);
 }
 
+/// Checks a `#[derive(IntegrationEvent)]` model: its public name cannot be empty.
+pub fn integration(cx: &mut Ctxt, integration: &crate::ast::Integration) {
+    if integration.name.value().trim().is_empty() {
+        cx.error_spanned_by(
+            &integration.name,
+            "a public event name cannot be empty: write #[integration(name = \"bank.PaymentReceived\")] or leave it out to use the type's name",
+        );
+    }
+}
+
 /// Checks a `#[derive(Aggregate)]` model.
 pub fn aggregate(cx: &mut Ctxt, agg: &Aggregate) {
     aggregate_name_not_empty(cx, agg);

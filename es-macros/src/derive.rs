@@ -8,7 +8,7 @@ use crate::ast;
 use crate::attr;
 use crate::check;
 use crate::ctxt::Ctxt;
-use crate::expand::{aggregate, event, projection, reactor};
+use crate::expand::{aggregate, event, integration, projection, reactor};
 use crate::fallback;
 use crate::personal;
 
@@ -65,6 +65,34 @@ pub fn aggregate(input: &DeriveInput) -> TokenStream {
         None => aggregate::expand(&model),
         Some(errors) => {
             let stub = fallback::aggregate(&model);
+            quote::quote!(#errors #stub)
+        }
+    }
+}
+
+/// Expands `#[derive(IntegrationEvent)]`.
+pub fn integration_event(input: &DeriveInput) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let model = ast::Integration::from_syn(&mut cx, input);
+    check::integration(&mut cx, &model);
+    match cx.into_compile_errors() {
+        None => integration::expand_event(&model),
+        Some(errors) => {
+            let stub = fallback::integration(input);
+            quote::quote!(#errors #stub)
+        }
+    }
+}
+
+/// Expands `#[derive(Contract)]`.
+pub fn contract(input: &DeriveInput) -> TokenStream {
+    let mut cx = Ctxt::default();
+    let model = ast::Consumer::from_syn(&mut cx, input, attr::CONTRACT, "Contract");
+    check::consumer(&mut cx, &model);
+    match cx.into_compile_errors() {
+        None => integration::expand_contract(&model),
+        Some(errors) => {
+            let stub = fallback::contract(&model);
             quote::quote!(#errors #stub)
         }
     }

@@ -40,6 +40,35 @@ pub fn reactor(reactor: &crate::ast::Consumer) -> TokenStream {
     )
 }
 
+/// A stand-in `impl Contract`.
+pub fn contract(contract: &crate::ast::Consumer) -> TokenStream {
+    if matches!(contract.original.data, Data::Union(_)) {
+        return TokenStream::new();
+    }
+    crate::expand::integration::impl_contract(
+        contract,
+        quote!(::core::unreachable!()),
+        quote!(::core::unreachable!()),
+    )
+}
+
+/// A stand-in `impl IntegrationEvent`.
+pub fn integration(input: &DeriveInput) -> TokenStream {
+    if matches!(input.data, Data::Union(_)) {
+        return TokenStream::new();
+    }
+    let ident = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let name = ident.to_string();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::es_core::__private::IntegrationEvent for #ident #ty_generics #where_clause {
+            const NAME: &'static str = #name;
+            const VERSION: u32 = 1;
+        }
+    }
+}
+
 /// A stand-in `impl Projection`.
 pub fn projection(projection: &crate::ast::Consumer) -> TokenStream {
     if matches!(projection.original.data, Data::Union(_)) {

@@ -54,6 +54,22 @@ pub fn derive_reactor(input: TokenStream) -> TokenStream {
     derive::reactor(&input).into()
 }
 
+/// Derives `es_core::integration::IntegrationEvent`: a public event's own stable name and
+/// version, `#[integration(name = "..", version = N)]` (the type's name and 1 by default).
+#[proc_macro_derive(IntegrationEvent, attributes(integration))]
+pub fn derive_integration_event(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    derive::integration_event(&input).into()
+}
+
+/// Derives `es_core::integration::Contract`: the dispatch from the domain events listed in
+/// `#[contract(events(..))]` to your `impl Translate<E>`.
+#[proc_macro_derive(Contract, attributes(contract))]
+pub fn derive_contract(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    derive::contract(&input).into()
+}
+
 /// Derives `es_core::Aggregate`: the event enum, its `From` impls, the apply dispatch and the codec.
 #[proc_macro_derive(Aggregate, attributes(aggregate))]
 pub fn derive_aggregate(input: TokenStream) -> TokenStream {

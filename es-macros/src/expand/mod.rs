@@ -3,5 +3,6 @@
 
 pub(crate) mod aggregate;
 pub(crate) mod event;
+pub(crate) mod integration;
 pub(crate) mod projection;
 pub(crate) mod reactor;
