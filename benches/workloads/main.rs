@@ -9,6 +9,8 @@
 #[path = "../../examples/bank/domain.rs"]
 #[allow(dead_code)]
 mod bank;
+#[path = "../../examples/bank/contract.rs"]
+mod contract;
 #[path = "../../examples/bank/read_model.rs"]
 mod read_model;
 #[path = "../../examples/bank/review.rs"]
@@ -23,6 +25,7 @@ mod measure;
 mod memory;
 mod raw;
 mod reactor;
+mod relay;
 mod sql;
 mod upcast;
 
@@ -45,6 +48,7 @@ const WORKLOADS: &[Workload] = &[
     ("W12 verify_pg", integrity::verify_pg),
     ("W13 decode_personal", integrity::decode_personal),
     ("W14 load_verified_sqlite", integrity::load_verified),
+    ("W15 relay_pg_to_nats", relay::run),
 ];
 
 fn main() {

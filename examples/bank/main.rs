@@ -1,6 +1,6 @@
 //! The bank: open accounts, move money, see a refused command, run concurrent commands on one
 //! account (the repository retries on conflict), then print the events this run stored and the
-//! balances.
+//! balances; publishes deposits to NATS JetStream as `PaymentReceived` when a server answers.
 //!
 //! ```text
 //! cargo run --example bank                          # SQLite file ./bank.db (run it twice)
@@ -8,6 +8,7 @@
 //! cargo run --example bank -- --postgres URL        # PostgreSQL, schema es_bank
 //! ```
 
+mod contract;
 mod domain;
 mod read_model;
 mod review;
@@ -49,7 +50,9 @@ async fn sqlite(path: &str) -> Result<()> {
     run(store).await
 }
 
-async fn run<S: Turns + SnapshotStore + CheckpointStore + DeadLetters>(store: S) -> Result<()> {
+async fn run<S: Turns + SnapshotStore + CheckpointStore + DeadLetters + es_core::Leases>(
+    store: S,
+) -> Result<()> {
     let accounts = Repository::<Account, _>::new(store.clone());
     let head = store.head().await?;
 
@@ -160,6 +163,35 @@ async fn run<S: Turns + SnapshotStore + CheckpointStore + DeadLetters>(store: S)
     for (owner, balance) in &per_owner.projection().balances {
         println!("  {owner}: {balance}");
     }
+    publish(store).await
+}
+
+/// Publishes deposits as `PaymentReceived` to NATS JetStream when a server answers
+/// (`ES_NATS_URL`, by default the local one); without one the relay is off.
+async fn publish<S: Turns + CheckpointStore + DeadLetters + es_core::Leases>(store: S) -> Result<()> {
+    use es_nats::async_nats::ConnectOptions;
+    let url = es_nats::url_from_env();
+    let connected =
+        ConnectOptions::new().connection_timeout(std::time::Duration::from_secs(1)).connect(&url).await;
+    let Ok(client) = connected else {
+        println!(
+            "
+relay: off (no NATS at {url}; start `nats-server -js` to publish PaymentReceived)"
+        );
+        return Ok(());
+    };
+    let options = es_nats::RelayOptions::new("bank");
+    let mut relay =
+        es_nats::Relay::start("bank-payments", contract::BankContract, store, client, options.clone())
+            .await?;
+    relay.catch_up().await?;
+    let status = relay.status().await?;
+    println!(
+        "\nrelay: on, NATS at {url}: {} new PaymentReceived published on {} (JetStream stream BANK), {} dropped as duplicates",
+        status.published,
+        options.subject("PaymentReceived"),
+        status.duplicates
+    );
     Ok(())
 }
 
