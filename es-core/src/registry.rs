@@ -103,6 +103,15 @@ impl fmt::Display for RegistryProblem {
     }
 }
 
+/// Every event this program registered (each `#[derive(Event)]` on a non-generic type), by
+/// name, then version: the catalogue of what it reads and writes.
+pub fn events() -> Vec<EventRegistration> {
+    let mut events: Vec<EventRegistration> =
+        inventory::iter::<EventRegistration>.into_iter().copied().collect();
+    events.sort_by(|a, b| (a.name, a.version).cmp(&(b.name, b.version)));
+    events
+}
+
 /// Checks the program's registered events and upcasters. Every problem is reported, sorted.
 pub fn check() -> Result<(), Vec<RegistryProblem>> {
     let events: Vec<EventRegistration> = inventory::iter::<EventRegistration>.into_iter().copied().collect();

@@ -136,6 +136,11 @@ impl SqliteStore {
         self.keys.forget(subject).await
     }
 
+    /// The reading pool, for queries of your own (tools that list what the tables hold).
+    pub fn reader(&self) -> &SqlitePool {
+        &self.reader
+    }
+
     /// The file the store keeps its events in (`None` in memory).
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref().map(PathBuf::as_path)

@@ -1,0 +1,241 @@
+//! `es`: look inside an event store from the command line, on any store by URL and without your
+//! types, or embedded in your own binary, where it also knows them.
+//!
+//! ```text
+//! es --store sqlite:bank.db streams             # streams with their event counts
+//! es --store sqlite:bank.db show Account-ann    # one stream's events (--json for machines)
+//! es --store postgres://postgres@127.0.0.1/test --schema es_bank tail
+//! es --store sqlite:bank.db stats | projections | verify | parked | forget SUBJECT
+//! ```
+//!
+//! Embedded, with the program's projections registered, it adds `catalogue` (every event type
+//! the program registered) and `rebuild NAME` (with a progress bar, or plain lines when the
+//! output is not a terminal):
+//!
+//! ```
+//! use es_core::{Event, EventContext, Project, Projection};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+//! pub struct Pinged;
+//!
+//! #[derive(Projection, Default, Serialize, Deserialize)]
+//! #[projection(events(Pinged))]
+//! pub struct Pings { pub count: u64 }
+//!
+//! impl Project<Pinged> for Pings {
+//!     fn project(&mut self, _: &Pinged, _: &EventContext<'_>) { self.count += 1 }
+//! }
+//!
+//! let app = es_cli::App::new().projection::<Pings>("pings");
+//! let (mut out, mut err) = (Vec::new(), Vec::new());
+//! let code = app.run(["es", "--store", "sqlite:/nonexistent/bank.db", "streams"], &mut out, &mut err);
+//! assert_eq!(code, std::process::ExitCode::from(2));
+//! assert!(String::from_utf8(err).unwrap().starts_with("error: no event store at /nonexistent/bank.db"));
+//! // In `fn main() -> ExitCode { app.main() }`, it reads the process's arguments.
+//! ```
+
+mod admin;
+mod args;
+mod error;
+mod ops;
+mod progress;
+mod read;
+mod target;
+mod typed;
+
+use std::io::Write;
+use std::marker::PhantomData;
+use std::process::ExitCode;
+
+use clap::Parser;
+use es_core::Projection;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::admin::Store;
+use crate::args::{Args, Command};
+pub use crate::error::CliError;
+use crate::progress::Progress;
+use crate::target::Target;
+use crate::typed::{Rebuild, Rebuilder};
+
+/// Where a command writes, and how.
+pub(crate) struct Output<'a> {
+    pub(crate) w: &'a mut (dyn Write + Send),
+    pub(crate) json: bool,
+    /// Whether a person watches (progress bars on stderr instead of lines).
+    pub(crate) interactive: bool,
+}
+
+impl Output<'_> {
+    pub(crate) fn json_value(&mut self, value: &serde_json::Value) -> Result<(), CliError> {
+        serde_json::to_writer_pretty(&mut *self.w, value).map_err(|e| CliError::new(e.to_string()))?;
+        writeln!(self.w)?;
+        Ok(())
+    }
+}
+
+/// The `es` command, with the projections this program can rebuild.
+#[derive(Default)]
+pub struct App {
+    projections: Vec<(String, Box<dyn Rebuild>)>,
+}
+
+impl App {
+    /// The commands that need no types of yours.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers projection `P` under `name` (its checkpoint's), for `rebuild NAME`.
+    pub fn projection<P: Projection + Default + Serialize + DeserializeOwned>(
+        mut self,
+        name: impl Into<String>,
+    ) -> Self {
+        self.projections.push((name.into(), Box::new(Rebuilder::<P>(PhantomData))));
+        self
+    }
+
+    /// Runs with the process's arguments, writing to stdout and stderr: exit code 0, 1 when
+    /// `verify` found a broken chain, 2 on an error (one line on stderr).
+    pub fn main(self) -> ExitCode {
+        use std::io::IsTerminal;
+        let interactive = std::io::stderr().is_terminal();
+        let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+        self.run_with(std::env::args_os(), &mut out, &mut err, interactive)
+    }
+
+    /// Runs with `args` (the first is the program's name), writing to `out` and `err`, with
+    /// progress as plain lines.
+    pub fn run<I, T>(&self, args: I, out: &mut (dyn Write + Send), err: &mut (dyn Write + Send)) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        self.run_with(args, out, err, false)
+    }
+
+    fn run_with<I, T>(
+        &self,
+        args: I,
+        out: &mut (dyn Write + Send),
+        err: &mut (dyn Write + Send),
+        interactive: bool,
+    ) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let args = match Args::try_parse_from(args) {
+            Ok(args) => args,
+            Err(e) => {
+                let _ = write!(err, "{}", e.render());
+                return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            }
+        };
+        let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                let _ = writeln!(err, "error: starting the runtime: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let mut output = Output { w: out, json: args.json, interactive };
+        match runtime.block_on(self.execute(&args, &mut output)) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                let _ = writeln!(err, "error: {e}");
+                ExitCode::from(2)
+            }
+        }
+    }
+
+    /// Runs one command; `Ok(false)` when it found something wrong (a broken chain).
+    async fn execute(&self, args: &Args, out: &mut Output<'_>) -> Result<bool, CliError> {
+        if let Command::Catalogue = args.command {
+            return typed::catalogue(out).map(|()| true);
+        }
+        match target::open(&args.store, &args.schema).await? {
+            Target::Sqlite(store) => self.on(&store, &args.command, out).await,
+            Target::Postgres(store) => self.on(&store, &args.command, out).await,
+        }
+    }
+
+    async fn on<S: Store + Rebuildable>(
+        &self,
+        store: &S,
+        command: &Command,
+        out: &mut Output<'_>,
+    ) -> Result<bool, CliError> {
+        match command {
+            Command::Streams { prefix } => read::streams(store, prefix, out).await?,
+            Command::Show { stream } => read::show(store, stream, out).await?,
+            Command::Tail { all, count } => read::tail(store, *all, *count, out).await?,
+            Command::Stats => read::stats(store, out).await?,
+            Command::Projections => ops::projections(store, out).await?,
+            Command::Verify => return ops::verify(store, out).await,
+            Command::Parked { name } => ops::parked(store, name.as_deref(), out).await?,
+            Command::Forget { subject } => ops::forget(store, subject, out).await?,
+            Command::Catalogue => typed::catalogue(out)?,
+            Command::Rebuild { name } => self.rebuild(store, name, out).await?,
+        }
+        Ok(true)
+    }
+
+    async fn rebuild<S: Store + Rebuildable>(
+        &self,
+        store: &S,
+        name: &str,
+        out: &mut Output<'_>,
+    ) -> Result<(), CliError> {
+        let Some((_, rebuilder)) = self.projections.iter().find(|(n, _)| n == name) else {
+            let known: Vec<&str> = self.projections.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(CliError::new(format!(
+                "no projection `{name}` is registered in this program (registered: {}); embed es-cli with App::projection",
+                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            )));
+        };
+        let mut progress = Progress::new("rebuild", store.head().await?.position(), out.interactive);
+        let read = store.rebuild_with(rebuilder.as_ref(), name, &mut progress, out.w).await?;
+        progress.finish(read, out.w);
+        writeln!(out.w, "rebuilt {name} from {read} events")?;
+        Ok(())
+    }
+}
+
+/// A store whose concrete type a rebuild can be run on.
+trait Rebuildable {
+    fn rebuild_with<'a>(
+        &'a self,
+        r: &'a dyn Rebuild,
+        name: &'a str,
+        progress: &'a mut Progress,
+        out: &'a mut (dyn Write + Send),
+    ) -> impl std::future::Future<Output = Result<u64, es_core::StoreError>> + Send + 'a;
+}
+
+impl Rebuildable for es_sqlite::SqliteStore {
+    fn rebuild_with<'a>(
+        &'a self,
+        r: &'a dyn Rebuild,
+        name: &'a str,
+        progress: &'a mut Progress,
+        out: &'a mut (dyn Write + Send),
+    ) -> impl std::future::Future<Output = Result<u64, es_core::StoreError>> + Send + 'a {
+        r.sqlite(self.clone(), name, progress, out)
+    }
+}
+
+impl Rebuildable for es_postgres::PostgresStore {
+    fn rebuild_with<'a>(
+        &'a self,
+        r: &'a dyn Rebuild,
+        name: &'a str,
+        progress: &'a mut Progress,
+        out: &'a mut (dyn Write + Send),
+    ) -> impl std::future::Future<Output = Result<u64, es_core::StoreError>> + Send + 'a {
+        r.postgres(self.clone(), name, progress, out)
+    }
+}

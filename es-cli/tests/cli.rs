@@ -1,0 +1,259 @@
+//! The `es` binary run as a process against a SQLite file and a PostgreSQL schema prepared here:
+//! each command's text and JSON, and the one-line errors a person reads. `rebuild` runs
+//! embedded (a projection of this test registered), its progress captured as plain lines.
+
+use std::process::{Command, Output};
+
+use es_core::{
+    Checkpoint, CheckpointStore, Cursor, DeadLetters, Event, EventContext, EventStore, ExpectedVersion,
+    Metadata, NewEvent, Parked, Project, Projection,
+};
+use serde::{Deserialize, Serialize};
+
+fn es(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_es")).args(args).output().expect("run es")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "es failed: {}", stderr(o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+/// Two accounts, a checkpoint, a parked event.
+async fn prepare<S: EventStore + CheckpointStore + DeadLetters>(store: &S) {
+    let meta = Metadata::default().with("who", "test");
+    let ann = vec![
+        NewEvent::new("AccountOpened", 1, serde_json::json!({ "owner": "Ann" })).with_metadata(meta),
+        NewEvent::new(
+            "MoneyDeposited",
+            3,
+            serde_json::json!({ "amount": 100, "currency": "EUR", "memo": "" }),
+        ),
+    ];
+    store.append("Account-ann", ExpectedVersion::NoStream, ann).await.expect("append");
+    let bob = vec![NewEvent::new("AccountOpened", 1, serde_json::json!({ "owner": "Bob" }))];
+    store.append("Account-bob", ExpectedVersion::NoStream, bob).await.expect("append");
+    store
+        .append("Other-1", ExpectedVersion::NoStream, vec![NewEvent::new("Pinged", 1, serde_json::json!({}))])
+        .await
+        .expect("append");
+    let checkpoint =
+        Checkpoint { cursor: Cursor::at(2), state: None, saved_at: std::time::SystemTime::now() };
+    store.save_checkpoint("balances", checkpoint).await.expect("checkpoint");
+    let event = store.read_stream("Account-bob", 1, 1).await.expect("read").remove(0);
+    let parked = Parked {
+        reactor: "mailer".into(),
+        event,
+        error: "smtp down".into(),
+        attempts: 3,
+        parked_at: std::time::SystemTime::now(),
+    };
+    store.park(parked).await.expect("park");
+}
+
+fn check_commands(store: &[&str]) {
+    let with = |args: &[&str]| es(&[store, args].concat());
+    let streams = with(&["streams"]);
+    assert!(streams.status.success(), "{}", stderr(&streams));
+    assert!(stdout(&streams).contains("       2  Account-ann"), "{}", stdout(&streams));
+    let list = json(&with(&["streams", "--prefix", "Account-", "--json"]));
+    assert_eq!(
+        list,
+        serde_json::json!([{ "stream": "Account-ann", "events": 2 }, { "stream": "Account-bob", "events": 1 }])
+    );
+
+    let show = stdout(&with(&["show", "Account-ann"]));
+    assert!(
+        show.contains("AccountOpened v1") && show.contains(r#"{"owner":"Ann"}"#) && show.contains("metadata"),
+        "{show}"
+    );
+    let events = json(&with(&["show", "Account-ann", "--json"]));
+    assert_eq!(events[1]["payload"]["amount"], 100);
+    assert_eq!((events[0]["version"].as_u64(), events[0]["name"].as_str()), (Some(1), Some("AccountOpened")));
+    assert_eq!(events[0]["metadata"]["extra"]["who"], "test", "{events}");
+    let missing = with(&["show", "Nope-1"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("no stream `Nope-1`"));
+
+    let stats = json(&with(&["stats", "--json"]));
+    assert_eq!(
+        (stats["events"].as_u64(), stats["streams"].as_u64(), stats["parked"].as_u64()),
+        (Some(4), Some(3), Some(1))
+    );
+    assert_eq!(stats["by_name"]["AccountOpened"], 2);
+    let projections = json(&with(&["projections", "--json"]));
+    assert_eq!(projections[0]["name"], "balances");
+    assert_eq!(projections[0]["lag"], 2);
+    let parked = json(&with(&["parked", "--json"]));
+    assert_eq!(
+        (parked[0]["reactor"].as_str(), parked[0]["error"].as_str()),
+        (Some("mailer"), Some("smtp down"))
+    );
+    let tail = stdout(&with(&["tail", "--all", "--count", "3"]));
+    assert_eq!(tail.lines().count(), 3, "{tail}");
+    let verify = with(&["verify"]);
+    assert!(verify.status.success(), "{}", stdout(&verify));
+    assert!(
+        stdout(&verify).contains("verified 4 events in 3 streams: every chain holds"),
+        "{}",
+        stdout(&verify)
+    );
+    assert!(stdout(&with(&["forget", "c-1"])).contains("has no key"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bank.db");
+    let store = es_sqlite::SqliteStore::open(&path).await.expect("open");
+    prepare(&store).await;
+    let url = format!("sqlite:{}", path.display());
+    check_commands(&["--store", &url]);
+
+    // Tampered: verify says where, and exits 1.
+    let raw = sqlx::SqlitePool::connect(&url).await.expect("connect");
+    sqlx::query("UPDATE events SET payload = replace(payload, '100', '900')")
+        .execute(&raw)
+        .await
+        .expect("tamper");
+    let verify = es(&["--store", &url, "verify"]);
+    assert_eq!(verify.status.code(), Some(1));
+    assert!(
+        stdout(&verify).contains("`Account-ann` version 2 (position 2) was edited"),
+        "{}",
+        stdout(&verify)
+    );
+
+    // A store written by a newer program.
+    sqlx::query("PRAGMA user_version = 99").execute(&raw).await.expect("newer");
+    raw.close().await;
+    let newer = es(&["--store", &url, "streams"]);
+    assert_eq!(newer.status.code(), Some(2));
+    let line = stderr(&newer);
+    assert_eq!(line.lines().count(), 1, "one line: {line}");
+    assert!(line.contains("schema version 99, newer than this program's"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_on_postgres() {
+    let schema = format!("es_cli_{}", es_core::Uuid::new_v4().simple());
+    let url = es_postgres::url_from_env();
+    let store = match es_postgres::PostgresOptions::new().schema(&schema).connect(&url).await {
+        Ok(store) => store,
+        Err(e) => panic!("this test needs PostgreSQL ({e})\n{}", es_postgres::how_to_start(&url)),
+    };
+    prepare(&store).await;
+    es_testing_settle(&store).await;
+    check_commands(&["--store", &url, "--schema", &schema]);
+    store.drop_schema().await.expect("drop the test schema");
+}
+
+/// Waits until the 4 events are visible in the global order (PostgreSQL shows a commit once
+/// every older transaction ended).
+async fn es_testing_settle(store: &es_postgres::PostgresStore) {
+    for _ in 0..600 {
+        if store.read_all(Cursor::START, 10).await.expect("read").len() == 4 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the events did not become visible");
+}
+
+#[test]
+fn errors_are_one_line_that_says_what_to_do() {
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["--store", "mysql://somewhere/db", "streams"],
+            "unknown store URL `mysql://somewhere/db`: use sqlite:PATH",
+        ),
+        (
+            &["--store", "sqlite:/no/such/dir/bank.db", "streams"],
+            "no event store at /no/such/dir/bank.db: the file does not exist",
+        ),
+        (
+            &["--store", "postgres://postgres@127.0.0.1:1/test", "streams"],
+            "cannot reach PostgreSQL at postgres://postgres@127.0.0.1:1/test",
+        ),
+    ];
+    for (args, expected) in cases {
+        let o = es(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.starts_with(&format!("error: {expected}")), "{err}");
+        assert!(!err.contains("Backend {") && !err.contains("Error {"), "no debug dumps: {err}");
+    }
+}
+
+/// An event of this test.
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Numbered {
+    /// Its number.
+    pub n: u64,
+}
+
+/// A projection of this test, for `rebuild`.
+#[derive(Projection, Default, Serialize, Deserialize)]
+#[projection(events(Numbered))]
+pub struct Total {
+    /// The sum of the numbers.
+    pub sum: u64,
+}
+
+impl Project<Numbered> for Total {
+    fn project(&mut self, e: &Numbered, _: &EventContext<'_>) {
+        self.sum += e.n;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_100_000_events_with_plain_progress_and_catalogue() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("big.db");
+    let store = es_sqlite::SqliteStore::open(&path).await.expect("open");
+    for b in 0..100u64 {
+        let batch = (0..1_000u64)
+            .map(|i| NewEvent::new("Numbered", 1, serde_json::json!({ "n": b * 1_000 + i })))
+            .collect();
+        store.append(&format!("N-{b}"), ExpectedVersion::NoStream, batch).await.expect("append");
+    }
+    let url = format!("sqlite:{}", path.display());
+    let app = es_cli::App::new().projection::<Total>("total");
+    let handle = std::thread::spawn(move || {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = app.run(["es", "--store", &url, "rebuild", "total"], &mut out, &mut err);
+        let catalogue = {
+            let mut c = Vec::new();
+            app.run(["es", "--store", &url, "catalogue"], &mut c, &mut err);
+            c
+        };
+        (
+            code,
+            String::from_utf8(out).expect("utf-8"),
+            String::from_utf8(err).expect("utf-8"),
+            String::from_utf8(catalogue).expect("utf-8"),
+        )
+    });
+    let (code, out, err, catalogue) = handle.join().expect("the embedded app");
+    assert_eq!(code, std::process::ExitCode::SUCCESS, "{err}");
+    let progress: Vec<&str> = out.lines().filter(|l| l.starts_with("rebuild: ")).collect();
+    assert!(progress.len() >= 5, "plain progress lines: {out}");
+    assert!(
+        progress.iter().all(|l| !l.contains('\r') && !l.contains('\u{1b}')),
+        "no terminal control in {out}"
+    );
+    assert!(out.contains("rebuilt total from 100000 events"), "{out}");
+    let saved = store.load_checkpoint("total").await.expect("load").expect("a checkpoint");
+    let state: Total = serde_json::from_str(saved.state.expect("state").get()).expect("state");
+    assert_eq!(state.sum, (0..100_000u64).sum::<u64>());
+    assert!(catalogue.contains("| Numbered | 1 | `cli::Numbered` |"), "{catalogue}");
+}
