@@ -21,6 +21,7 @@ mod reactor_crash;
 mod read_side;
 mod repository;
 mod second_domain;
+mod service;
 mod shredding;
 mod stores;
 mod tamper;
