@@ -28,11 +28,11 @@
 //! # }).unwrap();
 //! ```
 
+mod report;
 mod verify;
 
-pub use verify::{
-    verify_all, verify_stream, Break, BreakKind, Progress, StreamCheck, Verification, Verifier,
-};
+pub use report::{Break, BreakKind, Progress, StreamCheck, Verification};
+pub use verify::{verify_all, verify_stream, Verifier};
 
 use std::fmt;
 use std::future::Future;

@@ -2,6 +2,7 @@
 
 mod execute;
 mod history;
+mod site;
 mod verified;
 
 use std::marker::PhantomData;
