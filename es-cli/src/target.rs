@@ -29,6 +29,9 @@ pub async fn open(url: &str, schema: &str) -> Result<Target, CliError> {
                 es_core::StoreError::Unavailable { source, .. } => source.to_string(),
                 other => other.to_string(),
             };
+            if why.contains("newer than this program") {
+                return CliError::new(format!("schema {schema} at {}: {why}", es_postgres::redact(url)));
+            }
             CliError::new(format!(
                 "cannot reach PostgreSQL at {}: {why}. Is the server running, and the URL right (postgres://USER@HOST:PORT/DATABASE)?",
                 es_postgres::redact(url)

@@ -153,6 +153,17 @@ async fn commands_on_postgres() {
     prepare(&store).await;
     es_testing_settle(&store).await;
     check_commands(&["--store", &url, "--schema", &schema]);
+
+    // A schema migrated by a newer program.
+    sqlx::query(&format!("INSERT INTO {}.es_migrations (version) VALUES (99)", store.schema()))
+        .execute(store.pool())
+        .await
+        .expect("newer");
+    let newer = es(&["--store", &url, "--schema", &schema, "streams"]);
+    assert_eq!(newer.status.code(), Some(2));
+    let line = stderr(&newer);
+    assert_eq!(line.lines().count(), 1, "one line: {line}");
+    assert!(line.contains("the schema has version 99, newer than this program's"), "{line}");
     store.drop_schema().await.expect("drop the test schema");
 }
 

@@ -347,7 +347,7 @@ const MIGRATIONS: &[&str] = &[
 const MIGRATION_LOCK: i64 = 0x65_73_5f_6d_69_67; // "es_mig"
 
 /// Creates the schema if needed and applies the migrations it lacks, in one transaction.
-pub async fn migrate(conn: &mut PgConnection, schema: &str) -> Result<(), sqlx::Error> {
+pub async fn migrate(conn: &mut PgConnection, schema: &str) -> Result<(), MigrateError> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *conn).await?;
     sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(&mut *conn).await?;
     sqlx::query(&format!(
@@ -362,6 +362,9 @@ pub async fn migrate(conn: &mut PgConnection, schema: &str) -> Result<(), sqlx::
             .fetch_one(&mut *conn)
             .await?;
     let applied = applied.unwrap_or(0).max(0) as usize;
+    if applied > MIGRATIONS.len() {
+        return Err(MigrateError::Newer { found: applied, current: MIGRATIONS.len() });
+    }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         sqlx::raw_sql(&sql.replace("{s}", schema)).execute(&mut *conn).await?;
         sqlx::query(&format!("INSERT INTO {schema}.es_migrations (version) VALUES ($1)"))
@@ -370,6 +373,22 @@ pub async fn migrate(conn: &mut PgConnection, schema: &str) -> Result<(), sqlx::
             .await?;
     }
     Ok(())
+}
+
+/// Why the schema could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// A newer program migrated the schema.
+    #[error("the schema has version {found}, newer than this program's {current}: upgrade the program")]
+    Newer {
+        /// Its version.
+        found: usize,
+        /// This program's.
+        current: usize,
+    },
+    /// PostgreSQL failed.
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
 }
 
 /// Quotes a schema name as an SQL identifier, refusing what PostgreSQL would not keep intact.
