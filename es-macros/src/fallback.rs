@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use syn::{Data, DeriveInput};
 
-use crate::ast::Aggregate;
+use crate::ast::{Aggregate, Consumer};
 use crate::expand::aggregate::{aggregate_impl, event_enum};
 
 /// A stand-in `impl Event`.
@@ -28,28 +28,26 @@ pub fn event(input: &DeriveInput) -> TokenStream {
     }
 }
 
-/// A stand-in `impl Reactor`.
-pub fn reactor(reactor: &crate::ast::Consumer) -> TokenStream {
-    if matches!(reactor.original.data, Data::Union(_)) {
+/// The generated impl of a consumer (projection, reactor, contract) with `unreachable!()`
+/// bodies; nothing for a union.
+fn consumer_stub(
+    consumer: &Consumer,
+    impl_with: fn(&Consumer, TokenStream, TokenStream) -> TokenStream,
+) -> TokenStream {
+    if matches!(consumer.original.data, Data::Union(_)) {
         return TokenStream::new();
     }
-    crate::expand::reactor::impl_reactor(
-        reactor,
-        quote!(::core::unreachable!()),
-        quote!(::core::unreachable!()),
-    )
+    impl_with(consumer, quote!(::core::unreachable!()), quote!(::core::unreachable!()))
+}
+
+/// A stand-in `impl Reactor`.
+pub fn reactor(reactor: &Consumer) -> TokenStream {
+    consumer_stub(reactor, crate::expand::reactor::impl_reactor)
 }
 
 /// A stand-in `impl Contract`.
-pub fn contract(contract: &crate::ast::Consumer) -> TokenStream {
-    if matches!(contract.original.data, Data::Union(_)) {
-        return TokenStream::new();
-    }
-    crate::expand::integration::impl_contract(
-        contract,
-        quote!(::core::unreachable!()),
-        quote!(::core::unreachable!()),
-    )
+pub fn contract(contract: &Consumer) -> TokenStream {
+    consumer_stub(contract, crate::expand::integration::impl_contract)
 }
 
 /// A stand-in `impl IntegrationEvent`.
@@ -70,15 +68,8 @@ pub fn integration(input: &DeriveInput) -> TokenStream {
 }
 
 /// A stand-in `impl Projection`.
-pub fn projection(projection: &crate::ast::Consumer) -> TokenStream {
-    if matches!(projection.original.data, Data::Union(_)) {
-        return TokenStream::new();
-    }
-    crate::expand::projection::impl_projection(
-        projection,
-        quote!(::core::unreachable!()),
-        quote!(::core::unreachable!()),
-    )
+pub fn projection(projection: &Consumer) -> TokenStream {
+    consumer_stub(projection, crate::expand::projection::impl_projection)
 }
 
 /// The event enum with the events that parsed, and a stand-in `impl Aggregate`.
