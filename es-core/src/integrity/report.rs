@@ -79,7 +79,7 @@ pub struct Verification {
     pub breaks: Vec<Break>,
 }
 
-/// How far [`verify_all`] is, after each batch.
+/// How far [`verify_all`](super::verify_all) is, after each batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
     /// Events verified so far.
