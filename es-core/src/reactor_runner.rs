@@ -179,8 +179,7 @@ where
         F: Future<Output = Result<(), (u32, ReactError)>>,
     {
         let Some(keys) = self.store.keys() else { return reaction.await };
-        let subjects = crate::personal::sealed_subjects(event.payload.get());
-        if let Err(e) = keys.load_missing(subjects.iter().map(String::as_str)).await {
+        if let Err(e) = keys.load_sealed(event.payload.get()).await {
             return Err((1, ReactError::from(e)));
         }
         keys.scoped(reaction).await

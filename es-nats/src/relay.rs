@@ -7,7 +7,6 @@ use std::time::{Duration, SystemTime};
 use async_nats::jetstream::{self, message::PublishMessage};
 use async_nats::Client;
 use es_core::integration::{Contract, MapError, Outgoing};
-use es_core::personal::sealed_subjects;
 use es_core::{Checkpoint, Cursor, DeadLetters, EventStore, Lease, Leases, Parked, StoreError, StoredEvent};
 
 use crate::broker::ensure_stream;
@@ -204,7 +203,7 @@ where
         let translate = || self.contract.translate_event(&event.as_ref());
         let out = match self.store.keys() {
             Some(keys) => {
-                keys.load_missing(sealed_subjects(event.payload.get()).iter().map(String::as_str)).await?;
+                keys.load_sealed(event.payload.get()).await?;
                 keys.scope(translate)
             }
             None => translate(),

@@ -22,12 +22,6 @@ impl PgKeys {
     }
 }
 
-fn stored_key(bytes: Vec<u8>, subject: &str) -> Result<SubjectKey, StoreError> {
-    SubjectKey::from_slice(&bytes).ok_or_else(|| {
-        StoreError::backend(BACKEND, format!("the key of subject `{subject}` is not 32 bytes"))
-    })
-}
-
 impl KeyStore for PgKeys {
     fn key<'a>(&'a self, subject: &'a str) -> KeyFuture<'a, Option<SubjectKey>> {
         Box::pin(async move {
@@ -37,7 +31,7 @@ impl KeyStore for PgKeys {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(backend_error)?;
-            key.map(|k| stored_key(k, subject)).transpose()
+            key.map(|k| SubjectKey::stored(BACKEND, subject, &k)).transpose()
         })
     }
 
@@ -58,7 +52,7 @@ impl KeyStore for PgKeys {
                 .fetch_one(&self.pool)
                 .await
                 .map_err(backend_error)?;
-            stored_key(key, subject)
+            SubjectKey::stored(BACKEND, subject, &key)
         })
     }
 

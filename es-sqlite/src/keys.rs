@@ -1,7 +1,6 @@
 //! Subjects' keys for personal data, in the store's `personal_keys` table.
 
 use es_core::personal::{KeyFuture, KeyStore, SubjectKey};
-use es_core::StoreError;
 use sqlx::SqlitePool;
 
 use crate::error::{backend_error, BACKEND};
@@ -12,12 +11,6 @@ pub(crate) struct SqliteKeys {
     pub(crate) writer: SqlitePool,
 }
 
-fn stored_key(bytes: Vec<u8>, subject: &str) -> Result<SubjectKey, StoreError> {
-    SubjectKey::from_slice(&bytes).ok_or_else(|| {
-        StoreError::backend(BACKEND, format!("the key of subject `{subject}` is not 32 bytes"))
-    })
-}
-
 impl KeyStore for SqliteKeys {
     fn key<'a>(&'a self, subject: &'a str) -> KeyFuture<'a, Option<SubjectKey>> {
         Box::pin(async move {
@@ -26,7 +19,7 @@ impl KeyStore for SqliteKeys {
                 .fetch_optional(&self.writer)
                 .await
                 .map_err(backend_error)?;
-            key.map(|k| stored_key(k, subject)).transpose()
+            key.map(|k| SubjectKey::stored(BACKEND, subject, &k)).transpose()
         })
     }
 
@@ -43,7 +36,7 @@ impl KeyStore for SqliteKeys {
             .fetch_one(&self.writer)
             .await
             .map_err(backend_error)?;
-            stored_key(key, subject)
+            SubjectKey::stored(BACKEND, subject, &key)
         })
     }
 

@@ -128,6 +128,13 @@ impl Keyring {
         Ok(())
     }
 
+    /// Loads the keys (not cached) of the subjects whose sealed values are in `payload`: before
+    /// decoding a stored event outside a repository or runner.
+    pub async fn load_sealed(&self, payload: &str) -> Result<(), StoreError> {
+        let subjects = super::sealed_subjects(payload);
+        self.load_missing(subjects.iter().map(String::as_str)).await
+    }
+
     /// Makes sure each subject has a key, and caches it: before encoding their events.
     pub async fn ensure<'s>(&self, subjects: impl IntoIterator<Item = &'s str>) -> Result<(), StoreError> {
         for subject in subjects {

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 
-use super::{sealed_subjects, Keyring};
+use super::Keyring;
 use crate::codec;
 use crate::error::StoreError;
 use crate::event::EventEnum;
@@ -34,7 +34,7 @@ pub(crate) async fn decode<E: EventEnum>(
     stored: &StoredEvent,
 ) -> Result<E, StoreError> {
     let Some(keys) = keys else { return Ok(codec::decode(stored)?) };
-    keys.load_missing(sealed_subjects(stored.payload.get()).iter().map(String::as_str)).await?;
+    keys.load_sealed(stored.payload.get()).await?;
     for _ in 0..MAX_LOADS {
         match keys.scope(|| codec::decode::<E>(stored)) {
             Ok(event) => return Ok(event),

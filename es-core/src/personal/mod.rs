@@ -86,6 +86,13 @@ impl SubjectKey {
     pub fn from_slice(bytes: &[u8]) -> Option<Self> {
         bytes.try_into().ok().map(SubjectKey)
     }
+
+    /// The key of `subject` as store `backend` keeps it; a typed error when it is not 32 bytes.
+    pub fn stored(backend: &'static str, subject: &str, bytes: &[u8]) -> Result<Self, crate::StoreError> {
+        Self::from_slice(bytes).ok_or_else(|| {
+            crate::StoreError::backend(backend, format!("the key of subject `{subject}` is not 32 bytes"))
+        })
+    }
 }
 
 impl fmt::Debug for SubjectKey {
