@@ -15,8 +15,8 @@
 //! expires. The subject's identifier itself stays in plain text: use an opaque id.
 //!
 //! Repositories, projection and reactor runners load the keys they need through their store's
-//! keyring. Code that decodes on its own (a subscription's events, say) does it inside
-//! [`Keyring::scope`].
+//! keyring. Code that decodes on its own (a subscription's events, say) loads the keys a
+//! payload needs with [`Keyring::load_sealed`], then decodes inside [`Keyring::scope`].
 //!
 //! ```
 //! use es_core::{Aggregate, Apply, Event, Handle, MemoryStore, Repository};
