@@ -264,12 +264,9 @@ async fn sqlite_a_paused_projection_owner_is_fenced() {
 }
 
 async fn pg_store() -> (es_postgres::PostgresStore, String) {
-    let schema = format!("es_fo_{}", es_core::Uuid::new_v4().simple());
-    let url = es_postgres::url_from_env();
-    match es_postgres::PostgresOptions::new().schema(&schema).connect(&url).await {
-        Ok(store) => (store, format!("postgres:{schema}")),
-        Err(e) => panic!("this test needs PostgreSQL ({e})\n{}", es_postgres::how_to_start(&url)),
-    }
+    let store = crate::stores::pg_store("es_fo").await;
+    let spec = format!("postgres:{}", store.schema_name());
+    (store, spec)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

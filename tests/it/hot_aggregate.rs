@@ -110,12 +110,7 @@ async fn sqlite_every_command_on_a_hot_aggregate_lands() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_every_command_on_a_hot_aggregate_lands() {
-    let schema = format!("es_hot_{}", es_core::Uuid::new_v4().simple());
-    let url = es_postgres::url_from_env();
-    let store = match es_postgres::PostgresOptions::new().schema(&schema).connect(&url).await {
-        Ok(store) => store,
-        Err(e) => panic!("this test needs PostgreSQL ({e})\n{}", es_postgres::how_to_start(&url)),
-    };
-    every_command_lands(store.clone(), &format!("postgres:{schema}")).await;
+    let store = crate::stores::pg_store("es_hot").await;
+    every_command_lands(store.clone(), &format!("postgres:{}", store.schema_name())).await;
     store.drop_schema().await.expect("drop the test schema");
 }

@@ -213,12 +213,7 @@ async fn sqlite_reactions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_reactions() {
-    let schema = format!("es_react_{}", es_core::Uuid::new_v4().simple());
-    let url = es_postgres::url_from_env();
-    let store = match es_postgres::PostgresOptions::new().schema(&schema).connect(&url).await {
-        Ok(store) => store,
-        Err(e) => panic!("this test needs PostgreSQL ({e})\n{}", es_postgres::how_to_start(&url)),
-    };
+    let store = crate::stores::pg_store("es_react").await;
     reactions_on(store.clone()).await;
     store.drop_schema().await.expect("drop the test schema");
 }

@@ -135,12 +135,7 @@ async fn sqlite_a_killed_reactor_acts_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_killed_reactor_acts_exactly_once() {
-    let schema = format!("es_rcrash_{}", es_core::Uuid::new_v4().simple());
-    let url = es_postgres::url_from_env();
-    let store = match es_postgres::PostgresOptions::new().schema(&schema).connect(&url).await {
-        Ok(store) => store,
-        Err(e) => panic!("this test needs PostgreSQL ({e})\n{}", es_postgres::how_to_start(&url)),
-    };
-    exactly_once(store.clone(), &format!("postgres:{schema}")).await;
+    let store = crate::stores::pg_store("es_rcrash").await;
+    exactly_once(store.clone(), &format!("postgres:{}", store.schema_name())).await;
     store.drop_schema().await.expect("drop the test schema");
 }
