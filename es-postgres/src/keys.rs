@@ -1,6 +1,6 @@
 //! Subjects' keys for personal data, in the schema's `es_personal_keys` table.
 
-use es_core::personal::{KeyFuture, KeyStore, Keyring, SubjectKey};
+use es_core::personal::{KeyFuture, KeyStore, Keyring};
 use es_core::StoreError;
 use sqlx::PgPool;
 
@@ -16,26 +16,23 @@ pub(crate) struct PgKeys {
 }
 
 impl PgKeys {
-    /// The keyring over the key table of `schema` (quoted).
-    pub(crate) fn keyring(pool: PgPool, schema: &str) -> Keyring {
-        Keyring::new(PgKeys { pool, schema: schema.to_owned() })
+    /// The keyring over the key table of `schema` (quoted), with the master key the
+    /// environment names, if any.
+    pub(crate) fn keyring(pool: PgPool, schema: &str) -> Result<Keyring, StoreError> {
+        Keyring::from_env(PgKeys { pool, schema: schema.to_owned() })
+            .map_err(|e| StoreError::backend(BACKEND, e))
     }
 }
 
 impl KeyStore for PgKeys {
-    fn key<'a>(&'a self, subject: &'a str) -> KeyFuture<'a, Option<SubjectKey>> {
+    fn key<'a>(&'a self, subject: &'a str) -> KeyFuture<'a, Option<Vec<u8>>> {
         Box::pin(async move {
             let sql = format!("SELECT key FROM {}.es_personal_keys WHERE subject = $1", self.schema);
-            let key: Option<Vec<u8>> = sqlx::query_scalar(&sql)
-                .bind(subject)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend_error)?;
-            key.map(|k| SubjectKey::stored(BACKEND, subject, &k)).transpose()
+            sqlx::query_scalar(&sql).bind(subject).fetch_optional(&self.pool).await.map_err(backend_error)
         })
     }
 
-    fn create_key<'a>(&'a self, subject: &'a str, fresh: SubjectKey) -> KeyFuture<'a, SubjectKey> {
+    fn create_key<'a>(&'a self, subject: &'a str, fresh: Vec<u8>) -> KeyFuture<'a, Vec<u8>> {
         Box::pin(async move {
             // One statement: a subject created concurrently keeps the first key.
             let sql = format!(
@@ -46,13 +43,12 @@ impl KeyStore for PgKeys {
                  SELECT key FROM new UNION ALL SELECT key FROM {s}.es_personal_keys WHERE subject = $1 LIMIT 1",
                 s = self.schema
             );
-            let key: Vec<u8> = sqlx::query_scalar(&sql)
+            sqlx::query_scalar(&sql)
                 .bind(subject)
-                .bind(&fresh.0[..])
+                .bind(fresh)
                 .fetch_one(&self.pool)
                 .await
-                .map_err(backend_error)?;
-            SubjectKey::stored(BACKEND, subject, &key)
+                .map_err(backend_error)
         })
     }
 
@@ -67,9 +63,33 @@ impl KeyStore for PgKeys {
 
 impl PostgresStore {
     /// Forgets `subject`: deletes its key, so the personal data of its events reads as erased
-    /// from now on in this process, and in others once their cached key expires (see
-    /// `es_core::personal`). Whether it had a key.
-    pub async fn forget(&self, subject: &str) -> Result<bool, StoreError> {
-        self.keys.forget(subject).await
+    /// from now on, and reports what stays readable (`es_core::personal::forget`). The deleted
+    /// key's bytes stay in a dead row until [`vacuum_keys`](Self::vacuum_keys) runs.
+    pub async fn forget(&self, subject: &str) -> Result<es_core::personal::Forgotten, StoreError> {
+        es_core::personal::forget(self, &self.keys, subject).await
+    }
+
+    /// Rewrites the key table so that forgotten keys leave its data files: `VACUUM FULL` on
+    /// `es_personal_keys` (a brief exclusive lock on that small table). Until it runs (or
+    /// autovacuum reuses the space), a deleted key's bytes stay in a dead row of the table; the
+    /// write-ahead log and base backups keep them until they are recycled. Run it after
+    /// forgetting, e.g. from a nightly job; with a master key (`ES_MASTER_KEY`) the kept bytes
+    /// are wrapped and open nothing without it.
+    pub async fn vacuum_keys(&self) -> Result<(), StoreError> {
+        let sql = format!("VACUUM FULL {}.es_personal_keys", self.keys_schema());
+        sqlx::query(&sql).execute(&self.pool).await.map_err(backend_error)?;
+        Ok(())
+    }
+
+    /// The same store, wrapping the subjects' keys it creates with `master` and opening wrapped
+    /// ones with it (envelope encryption: a copy of the database alone opens no personal data).
+    /// Stores use the master key in `ES_MASTER_KEY` / `ES_MASTER_KEY_FILE` by default.
+    pub fn with_master_key(mut self, master: es_core::personal::MasterKey) -> Self {
+        self.keys = self.keys.with_master_key(master);
+        self
+    }
+
+    fn keys_schema(&self) -> &str {
+        &self.queries.schema
     }
 }

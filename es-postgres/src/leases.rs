@@ -43,7 +43,8 @@ impl Leases for PostgresStore {
         let row = sqlx::query(&sql)
             .bind(name)
             .bind(owner)
-            .bind(ttl.as_secs_f64())
+            // Clamped: a huge TTL is past PostgreSQL's interval and timestamp range.
+            .bind(es_core::lease::clamp_ttl(ttl).as_secs_f64())
             .fetch_optional(&self.pool)
             .await
             .map_err(backend_error)?;
@@ -72,7 +73,7 @@ impl Leases for PostgresStore {
     }
 
     async fn save_checkpoint_fenced(&self, checkpoint: Checkpoint, lease: &Lease) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend_error)?;
+        let mut tx = crate::session::begin(&self.pool).await.map_err(backend_error)?;
         self.check_lease(&mut tx, lease).await?;
         sqlx::query(&self.queries.save_checkpoint)
             .bind(&lease.name)
@@ -110,5 +111,29 @@ impl PostgresStore {
             Some(_) => Ok(()),
             None => Err(StoreError::Fenced { lease: lease.name.clone(), epoch: lease.epoch }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use es_core::Leases;
+
+    use crate::PostgresOptions;
+
+    /// `Duration::MAX` used to overflow PostgreSQL's interval: now it means "practically never".
+    #[tokio::test]
+    async fn a_huge_ttl_holds_the_lease_instead_of_failing() -> Result<(), es_core::StoreError> {
+        let schema = format!("es_test_lease_{}", es_core::Uuid::new_v4().simple());
+        let store = PostgresOptions::new().schema(schema).connect(&crate::url_from_env()).await?;
+        let held = store.acquire("huge", "a", Duration::MAX).await?.expect("a free lease is taken");
+        let decades = SystemTime::now() + Duration::from_secs(50 * 365 * 24 * 3600);
+        assert!(held.expires_at > decades, "{held:?}");
+        assert_eq!(store.lease("huge").await?, Some(held.clone()), "the expiry reads back");
+        assert!(store.acquire("huge", "b", Duration::MAX).await?.is_none(), "held by a");
+        let renewed = store.acquire("huge", "a", Duration::MAX).await?.expect("a renews");
+        assert_eq!(renewed.epoch, held.epoch);
+        store.drop_schema().await
     }
 }

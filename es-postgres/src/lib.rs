@@ -15,9 +15,11 @@
 //! # Schema
 //!
 //! [`PostgresStore::connect`] and [`PostgresStore::from_pool`] create the tables in schema
-//! `public`; [`PostgresOptions::schema`] picks another (one tenant per schema). Migrations are
-//! versioned in `<schema>.es_migrations` and applied under an advisory lock, so processes that
-//! start together migrate once. Events live in `<schema>.es_events`, unique on
+//! `public`; [`PostgresOptions::schema`] picks another (one tenant per schema; a
+//! [`SchemaName`] is 1 to 63 ASCII letters, digits and underscores, so a name that comes from a
+//! user never reaches SQL unchecked). Migrations are versioned in `<schema>.es_migrations` and
+//! applied under an advisory lock, so processes that start together migrate once;
+//! [`PostgresOptions::read_only`] opens without creating or migrating anything. Events live in `<schema>.es_events`, unique on
 //! `(stream, stream_version)` and on `event_id`; payloads and metadata are `json` (kept as
 //! written), times `timestamptz`.
 //!
@@ -64,6 +66,19 @@
 //! (pid, age, state, query), oldest first, and a reader that waits on one longer than
 //! [`PostgresOptions::reader_wait_warning`] (10 s by default) logs a `tracing` warning once.
 //! Keep transactions that write to the server short.
+//!
+//! # Sessions
+//!
+//! Turns and appends rely on READ COMMITTED: a turn waits for its stream's lock, then must see
+//! what the turn before it appended. Every transaction the store begins says so
+//! (`BEGIN ISOLATION LEVEL READ COMMITTED`), and the pool [`PostgresOptions::connect`] makes
+//! runs its sessions at that level, whatever the server's or the role's default. The same pool
+//! sets `lock_timeout` (10 s), `idle_in_transaction_session_timeout` (60 s) and the server's
+//! TCP keepalives (30 s) by default, so a client that hangs or is cut off mid-transaction
+//! loses its locks within a minute or two instead of holding a stream's turns and every
+//! reader of the global order for hours; see [`PostgresOptions`]. sqlx 0.8 has no client-side
+//! keepalive: a client whose server vanished notices when the operating system gives up on
+//! the connection.
 
 //! # Read models in tables
 //!
@@ -80,8 +95,12 @@ mod leases;
 mod links;
 mod local;
 mod notify;
+mod options;
+mod redact;
+mod rewrite;
 mod rows;
 mod schema;
+mod session;
 mod side_tables;
 mod signal;
 mod store;
@@ -90,6 +109,9 @@ mod turn;
 
 pub use horizon::ReaderBlocker;
 pub use local::{how_to_start, url_from_env, LOCAL_URL};
-pub use store::{redact, PostgresOptions, PostgresStore};
+pub use options::PostgresOptions;
+pub use redact::redact;
+pub use schema::{NameProblem, SchemaError, SchemaName, SchemaNameError};
+pub use store::PostgresStore;
 pub use table_projection::{TableProjection, TableProjectionRunner};
 pub use turn::PgTurn;

@@ -38,6 +38,12 @@ impl SnapshotStore for PostgresStore {
         };
         columns.decode(BACKEND, stream).map(Some)
     }
+
+    async fn delete_snapshot(&self, stream: &str) -> Result<bool, StoreError> {
+        let sql = format!("DELETE FROM {}.es_snapshots WHERE stream = $1", self.queries.schema);
+        let done = sqlx::query(&sql).bind(stream).execute(&self.pool).await.map_err(backend_error)?;
+        Ok(done.rows_affected() > 0)
+    }
 }
 
 impl CheckpointStore for PostgresStore {

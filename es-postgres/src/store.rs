@@ -1,6 +1,7 @@
 //! `PostgresStore`: the `EventStore` implementation.
 
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,16 +9,18 @@ use es_core::backend::{append_span, to_i64, to_u64, visit_span};
 use es_core::{
     AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, Lend, NewEvent, StoreError,
 };
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::PgPool;
 use tracing::Instrument;
 
-use crate::append::{is_unique_violation, AppendArgs};
+use crate::append::{is_unique_violation, AppendArgs, AppendOutcome};
 use crate::error::{backend_error, BACKEND};
 use crate::horizon::WaitWatch;
 use crate::notify::Notifier;
 use crate::rows::{lend_row, CONTEXT_COLUMNS, DECODE_COLUMNS};
-use crate::schema;
+use crate::schema::SchemaName;
+use crate::session;
 use crate::signal::Signal;
+use crate::PostgresOptions;
 
 /// An event store in PostgreSQL, shared by many processes and machines.
 ///
@@ -33,6 +36,10 @@ pub struct PostgresStore {
     pub(crate) queues: Arc<es_core::LocalQueues>,
     /// Subjects' keys (`es_personal_keys`), cached.
     pub(crate) keys: es_core::personal::Keyring,
+    /// Set once `es_append` refused a connection of the pool for its isolation level (a pool
+    /// given by the caller, whose sessions default to another level): appends then run in
+    /// transactions begun at READ COMMITTED.
+    explicit_isolation: Arc<AtomicBool>,
 }
 
 /// The oldest transaction id still running, in the whole cluster: every transaction below it has
@@ -119,105 +126,26 @@ impl Queries {
     }
 }
 
-/// Options for opening a [`PostgresStore`]: the schema (a tenant per schema), the pool size and
-/// how long to wait for the server.
-///
-/// ```no_run
-/// # async fn f() -> Result<(), es_core::StoreError> {
-/// let store = es_postgres::PostgresOptions::new()
-///     .schema("tenant_a")
-///     .max_connections(16)
-///     .connect("postgres://postgres@127.0.0.1:5432/test")
-///     .await?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-pub struct PostgresOptions {
-    schema: String,
-    max_connections: u32,
-    connect_timeout: Duration,
-    reader_wait_warning: Duration,
-}
-
-impl Default for PostgresOptions {
-    fn default() -> Self {
-        PostgresOptions {
-            schema: "public".to_owned(),
-            max_connections: 10,
-            connect_timeout: Duration::from_secs(10),
-            reader_wait_warning: Duration::from_secs(10),
-        }
-    }
-}
-
-impl PostgresOptions {
-    /// Schema `public`, 10 connections.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The schema holding the store's tables, created if missing.
-    pub fn schema(mut self, schema: impl Into<String>) -> Self {
-        self.schema = schema.into();
-        self
-    }
-
-    /// The pool's size, when the store makes its own pool.
-    pub fn max_connections(mut self, n: u32) -> Self {
-        self.max_connections = n.max(1);
-        self
-    }
-
-    /// How long to keep trying to reach the server before `Unavailable` (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long readers of the global order may wait on an open transaction before the store
-    /// logs a warning naming the oldest one (default 10 s; see
-    /// [`PostgresStore::reader_blockers`]). Logged once per wait, through `tracing`.
-    pub fn reader_wait_warning(mut self, after: Duration) -> Self {
-        self.reader_wait_warning = after;
-        self
-    }
-
-    /// Connects to `url` and creates or upgrades the schema.
-    pub async fn connect(self, url: &str) -> Result<PostgresStore, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(self.max_connections)
-            .acquire_timeout(self.connect_timeout)
-            .connect(url)
-            .await
-            .map_err(|e| StoreError::Unavailable {
-                backend: BACKEND,
-                target: redact(url),
-                source: e.into(),
-            })?;
-        self.from_pool(pool).await
-    }
-
-    /// Uses an existing pool and creates or upgrades the schema.
-    pub async fn from_pool(self, pool: PgPool) -> Result<PostgresStore, StoreError> {
-        let schema = schema::quote_ident(&self.schema).map_err(|e| StoreError::backend(BACKEND, e))?;
-        let mut tx = pool.begin().await.map_err(backend_error)?;
-        schema::migrate(&mut tx, &schema)
-            .await
-            .map_err(|e| StoreError::backend(BACKEND, format!("migrating schema {schema}: {e}")))?;
-        tx.commit().await.map_err(backend_error)?;
+impl PostgresStore {
+    /// The store over `pool` with its schema in place.
+    pub(crate) fn assemble(
+        pool: PgPool,
+        schema: SchemaName,
+        reader_wait_warning: Duration,
+    ) -> Result<Self, StoreError> {
+        let quoted = schema.ident();
         Ok(PostgresStore {
-            keys: crate::keys::PgKeys::keyring(pool.clone(), &schema),
+            keys: crate::keys::PgKeys::keyring(pool.clone(), &quoted)?,
             pool,
-            queries: Arc::new(Queries::new(&schema, &self.schema)),
+            queries: Arc::new(Queries::new(&quoted, schema.as_str())),
             signal: Arc::default(),
             notifier: Arc::default(),
-            wait: Arc::new(WaitWatch::new(self.reader_wait_warning)),
+            wait: Arc::new(WaitWatch::new(reader_wait_warning)),
             queues: Arc::default(),
+            explicit_isolation: Arc::default(),
         })
     }
-}
 
-impl PostgresStore {
     /// Connects to `url` (schema `public`), creating or upgrading the schema.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         PostgresOptions::new().connect(url).await
@@ -253,21 +181,6 @@ impl PostgresStore {
     }
 }
 
-/// `url` with any password replaced by `***`, for error messages.
-pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end..];
-    let Some(at) = rest.rfind('@') else {
-        return url.to_owned();
-    };
-    match rest[..at].find(':') {
-        Some(colon) => format!("{}{}:***{}", &url[..scheme_end], &rest[..colon], &rest[at..]),
-        None => url.to_owned(),
-    }
-}
-
 impl PostgresStore {
     /// Lends the events of `stream` from `from`, at most `limit`, read through `executor` (the
     /// pool, or a turn's transaction), as they arrive: no owned copy of any event is made.
@@ -299,6 +212,24 @@ impl PostgresStore {
         Ok(visited)
     }
 
+    /// Calls `es_append` with `args`: one statement on the pool (the session runs at READ
+    /// COMMITTED), or, once the pool's sessions turned out to default to another level, in a
+    /// transaction begun at READ COMMITTED.
+    async fn run_append(&self, args: &AppendArgs<'_>) -> Result<AppendOutcome, sqlx::Error> {
+        if !self.explicit_isolation.load(Ordering::Relaxed) {
+            match args.run(&self.queries.append, &self.pool).await {
+                Err(e) if session::needs_read_committed(&e) => {
+                    self.explicit_isolation.store(true, Ordering::Relaxed);
+                }
+                result => return result,
+            }
+        }
+        let mut tx = session::begin(&self.pool).await?;
+        let outcome = args.run(&self.queries.append, &mut *tx).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
     /// Wakes subscribers, here and (through a notification) in other processes, after an append
     /// that recorded events has committed.
     pub(crate) fn appended(&self, appended: &Appended) {
@@ -321,11 +252,11 @@ impl EventStore for PostgresStore {
         let span = append_span(BACKEND, stream, events.len());
         async move {
             let args = AppendArgs::new(stream, expected, &events)?;
-            let appended = match args.run(&self.queries.append, &self.pool).await {
+            let appended = match self.run_append(&args).await {
                 // The same ids appended to two streams at once: the loser's insert hit the
                 // unique index. Run again: it now finds them stored and answers as the
                 // idempotency rule says.
-                Err(e) if is_unique_violation(&e) => args.run(&self.queries.append, &self.pool).await,
+                Err(e) if is_unique_violation(&e) => self.run_append(&args).await,
                 result => result,
             }
             .map_err(backend_error)?
@@ -391,18 +322,5 @@ impl EventStore for PostgresStore {
 
     fn keys(&self) -> Option<es_core::personal::Keyring> {
         Some(self.keys.clone())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact;
-
-    #[test]
-    fn redacts_passwords_only() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
-        assert_eq!(redact("not a url"), "not a url");
     }
 }

@@ -124,7 +124,9 @@ impl<P: TableProjection> TableProjectionRunner<P> {
     async fn step_in(&mut self, lease: Option<&Lease>) -> Result<usize, StoreError> {
         let schema = self.store.schema().to_owned();
         let mut conn = self.store.pool().acquire().await.map_err(backend_error)?;
-        let mut tx = conn.begin().await.map_err(backend_error)?;
+        // READ COMMITTED whatever the session's default: after waiting for the checkpoint row,
+        // the runner must read the checkpoint the runner before it committed (see `session`).
+        let mut tx = conn.begin_with(crate::session::READ_COMMITTED).await.map_err(backend_error)?;
         if let Some(lease) = lease {
             self.store.check_lease(&mut tx, lease).await?;
         }

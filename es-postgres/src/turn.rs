@@ -18,7 +18,9 @@ impl Turns for PostgresStore {
     }
 
     async fn take_turn<'a>(&'a self, stream: &'a str) -> Result<PgTurn<'a>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend_error)?;
+        // READ COMMITTED whatever the session's default: after the lock wait, the load must see
+        // what the turn before this one appended (see `session`).
+        let mut tx = crate::session::begin(&self.pool).await.map_err(backend_error)?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext('turn:' || $1), hashtext($2))")
             .bind(self.schema_name())
             .bind(stream)

@@ -1,8 +1,13 @@
 //! Tests against a real PostgreSQL: `ES_POSTGRES_URL`, by default the local server.
 
 mod conformance;
+mod isolation;
 mod order;
 mod projections;
+mod read_only;
+mod roles;
+mod schema_names;
+mod sessions;
 mod snapshots;
 
 use es_postgres::{PostgresOptions, PostgresStore};

@@ -19,7 +19,7 @@ pub struct Added {
 #[derive(Aggregate, Default, Debug, PartialEq, Serialize, Deserialize)]
 #[aggregate(events(Added), error = std::convert::Infallible, snapshot_version = 2)]
 pub struct Tally {
-    total: u64,
+    pub total: u64,
     count: u64,
 }
 
