@@ -5,7 +5,14 @@
 //! A snapshot carries the aggregate's `SNAPSHOT_VERSION` (set with
 //! `#[aggregate(snapshot_version = N)]`, 1 by default): when the state's shape changes, bump it,
 //! and snapshots of the old shape are ignored and the state is rebuilt from the events.
+//!
+//! A state that folded personal data ([`crate::personal`]) is kept sealed with a key derived
+//! from the keys of every subject whose values it holds: once any of them is forgotten the
+//! snapshot no longer opens, and the state is rebuilt from the events, where that subject's
+//! fields read as erased. So `load` after `forget` equals a full replay, with or without
+//! snapshots. [`SnapshotStore::delete_snapshot`] drops a stream's snapshot outright.
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::SystemTime;
@@ -16,6 +23,7 @@ use serde_json::value::RawValue;
 
 use crate::aggregate::Aggregate;
 use crate::error::StoreError;
+use crate::personal::{sealed_state, Keyring};
 
 /// An aggregate's state as of one version of its stream.
 #[derive(Debug, Clone)]
@@ -53,7 +61,15 @@ pub trait SnapshotStore: Clone + Send + Sync + 'static {
         &self,
         stream: &str,
     ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send;
+
+    /// Deletes the snapshot of `stream`; whether there was one. The next load folds the whole
+    /// stream (and a repository taking snapshots saves a new one when the next is due).
+    fn delete_snapshot(&self, stream: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
+
+/// A state loaded from a snapshot: the state, its version, and the subjects whose personal
+/// data it holds.
+pub(crate) type Based<A> = (A, u64, BTreeSet<String>);
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -62,10 +78,22 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub(crate) trait SnapshotPolicy<A>: Send + Sync {
     /// Take a snapshot every this many events.
     fn every(&self) -> u64;
-    /// The state and version of the newest usable snapshot.
-    fn load<'a>(&'a self, stream: &'a str) -> BoxFuture<'a, Result<Option<(A, u64)>, StoreError>>;
-    /// Saves `state` as of `version`.
-    fn save<'a>(&'a self, stream: &'a str, state: &A, version: u64) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// The state and version of the newest usable snapshot (opened with `keys`), and the
+    /// subjects it was sealed for.
+    fn load<'a>(
+        &'a self,
+        stream: &'a str,
+        keys: Option<&'a Keyring>,
+    ) -> BoxFuture<'a, Result<Option<Based<A>>, StoreError>>;
+    /// Saves `state` as of `version`, sealed for `subjects` (not at all if one was forgotten).
+    fn save<'a>(
+        &'a self,
+        stream: &'a str,
+        state: &A,
+        version: u64,
+        subjects: &'a BTreeSet<String>,
+        keys: Option<&'a Keyring>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
 /// Every `every` events, into `store`.
@@ -83,7 +111,11 @@ where
         self.every
     }
 
-    fn load<'a>(&'a self, stream: &'a str) -> BoxFuture<'a, Result<Option<(A, u64)>, StoreError>> {
+    fn load<'a>(
+        &'a self,
+        stream: &'a str,
+        keys: Option<&'a Keyring>,
+    ) -> BoxFuture<'a, Result<Option<Based<A>>, StoreError>> {
         Box::pin(async move {
             let Some(snapshot) = self.store.load_snapshot(stream).await? else {
                 return Ok(None);
@@ -92,14 +124,29 @@ where
             if snapshot.schema_version != A::SNAPSHOT_VERSION {
                 return Ok(None);
             }
-            Ok(serde_json::from_str(snapshot.state.get()).ok().map(|state| (state, snapshot.stream_version)))
+            let opened = sealed_state::open(keys, stream, snapshot.stream_version, &snapshot.state).await?;
+            let Some((state, subjects)) = opened else { return Ok(None) };
+            Ok(serde_json::from_str(&state).ok().map(|state| (state, snapshot.stream_version, subjects)))
         })
     }
 
-    fn save<'a>(&'a self, stream: &'a str, state: &A, version: u64) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn save<'a>(
+        &'a self,
+        stream: &'a str,
+        state: &A,
+        version: u64,
+        subjects: &'a BTreeSet<String>,
+        keys: Option<&'a Keyring>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         let state = serde_json::value::to_raw_value(state);
         Box::pin(async move {
             let state = state.map_err(|source| StoreError::State { owner: stream.to_owned(), source })?;
+            let state = match keys {
+                Some(keys) => sealed_state::seal(keys, subjects, stream, version, state).await?,
+                // Personal data can only be kept sealed.
+                None => subjects.is_empty().then_some(state),
+            };
+            let Some(state) = state else { return Ok(()) };
             let snapshot = Snapshot {
                 stream_version: version,
                 schema_version: A::SNAPSHOT_VERSION,

@@ -51,6 +51,15 @@ impl SnapshotStore for SqliteStore {
         };
         columns.decode(BACKEND, stream).map(Some)
     }
+
+    async fn delete_snapshot(&self, stream: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM snapshots WHERE stream = ?1")
+            .bind(stream)
+            .execute(&self.writer)
+            .await
+            .map_err(backend_error)?;
+        Ok(done.rows_affected() > 0)
+    }
 }
 
 impl CheckpointStore for SqliteStore {

@@ -158,6 +158,10 @@ impl<S: SnapshotStore> SnapshotStore for CountingStore<S> {
     async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
         self.inner.load_snapshot(stream).await
     }
+
+    async fn delete_snapshot(&self, stream: &str) -> Result<bool, StoreError> {
+        self.inner.delete_snapshot(stream).await
+    }
 }
 
 impl<S: DeadLetters> DeadLetters for CountingStore<S> {

@@ -78,6 +78,10 @@ impl SnapshotStore for MemoryStore {
     async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
         Ok(self.snapshots.lock().unwrap_or_else(PoisonError::into_inner).get(stream).cloned())
     }
+
+    async fn delete_snapshot(&self, stream: &str) -> Result<bool, StoreError> {
+        Ok(self.snapshots.lock().unwrap_or_else(PoisonError::into_inner).remove(stream).is_some())
+    }
 }
 
 impl DeadLetters for MemoryStore {
@@ -105,7 +109,7 @@ impl Leases for MemoryStore {
         let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
         let lease = match leases.get(name) {
             Some(held) if held.owner == owner => {
-                Lease { renewed_at: now, expires_at: now + ttl, ..held.clone() }
+                Lease { renewed_at: now, expires_at: crate::lease::expiry(now, ttl), ..held.clone() }
             }
             Some(held) if held.expires_at > now => return Ok(None),
             taken => Lease {
@@ -113,7 +117,7 @@ impl Leases for MemoryStore {
                 owner: owner.to_owned(),
                 epoch: taken.map_or(0, |t| t.epoch) + 1,
                 renewed_at: now,
-                expires_at: now + ttl,
+                expires_at: crate::lease::expiry(now, ttl),
             },
         };
         leases.insert(name.to_owned(), lease.clone());

@@ -10,9 +10,33 @@
 //! chain still verifies (it covers the ciphertext).
 //!
 //! Keys live in a [`KeyStore`]: every store keeps its own table, and a [`Keyring`] in front of
-//! it caches keys for a short while ([`Keyring::with_ttl`], 30 s by default). `forget` takes
-//! effect at once in the process that calls it, and in other processes once their cached key
-//! expires. The subject's identifier itself stays in plain text: use an opaque id.
+//! it caches keys for a short while ([`Keyring::with_ttl`], 30 s by default). With a
+//! [`MasterKey`] (`ES_MASTER_KEY`, `ES_MASTER_KEY_FILE`, or [`Keyring::with_master_key`]) every
+//! key is stored wrapped by it, so a copy of the database alone opens nothing. The subject's
+//! identifier itself stays in plain text: use an opaque id.
+//!
+//! Across processes: a writer seals only with a key it has just confirmed at the store, never
+//! one from its cache, so a key forgotten by another process is never used again (the subject
+//! gets a new key). A value sealed with a key the cache does not hold is looked up at the store
+//! before it reads as erased, and a key id once found deleted is remembered as dead (a deleted key
+//! never comes back), so old values of a forgotten subject read as erased without asking again.
+//! Other processes stop opening a forgotten subject's data once their cached key expires.
+//!
+//! Snapshots of states that folded personal data are sealed with a key derived from every
+//! subject's key they hold: a forget makes them unreadable, so loads equal a full replay.
+//! [`forget`] (what the stores' `forget` calls) also reports the subject's personal data stored
+//! in plain text, which deleting a key cannot erase; [`seal_plaintext`] seals it in place.
+//!
+//! Personal fields meet the codec's other features this way. *Errors*: a decode error of an
+//! event with personal fields never quotes a personal value (serde would: `invalid type: string
+//! "Ann"`); [`DecodeFailure::PersonalValue`](crate::DecodeFailure::PersonalValue) names the
+//! field, the JSON type found, serde's category, line and column instead. *JSON upcasters*: the
+//! stored payload's sealed values are opened before the first step, so steps see, and may
+//! transform, plain values; for a payload stored at an old version, the fields of the struct
+//! registered at that version apply, else those of the nearest registered struct above it; a
+//! forgotten subject's values reach the steps erased, and every personal field of the result
+//! reads as erased. *Renames*: each sealed value is bound to its subject and JSON key, so a
+//! renamed personal field lists its former keys with `#[event(personal, renamed_from = "old")]`.
 //!
 //! Repositories, projection and reactor runners load the keys they need through their store's
 //! keyring. Code that decodes on its own (a subscription's events, say) loads the keys a
@@ -58,16 +82,27 @@
 //! # }).unwrap();
 //! ```
 
+mod forget;
 mod keyring;
 pub(crate) mod keys;
 mod memory_keys;
+mod reseal;
 mod seal;
+pub(crate) mod sealed_state;
+mod wrap;
 
+pub use forget::{forget, Forgotten};
 pub use keyring::{KeyFuture, KeyStore, Keyring};
 pub use memory_keys::MemoryKeys;
+pub use reseal::{
+    plaintext_of, seal_plaintext, PersonalCatalogue, PlaintextAt, ResealProgress, ResealReport, SkipReason,
+    Skipped,
+};
 pub use seal::{is_erased, sealed_subjects, SEALED};
+pub use sealed_state::SEALED_STATE;
+pub use wrap::{MasterKey, MasterKeyError, MASTER_KEY_ENV, MASTER_KEY_FILE_ENV};
 
-pub(crate) use seal::{open, open_value, seal};
+pub(crate) use seal::{open_value, seal};
 
 use std::fmt;
 

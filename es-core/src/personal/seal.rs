@@ -12,8 +12,9 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::keyring::{lookup, Lookup};
+use super::keyring::{lookup, lookup_sealed, Lookup};
 use super::{PersonalFields, SubjectKey};
+use crate::codec::{Opened, Opening};
 use crate::error::{DecodeFailure, EncodeFailure};
 use crate::event::Event;
 
@@ -35,6 +36,11 @@ impl OpenKey {
         let id = Sha256::digest(key.0)[..8].iter().map(|b| format!("{b:02x}")).collect();
         OpenKey { cipher: Aes256Gcm::new((&key.0).into()), id }
     }
+
+    /// The key's short id, as sealed values carry it.
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 /// What each sealed value is bound to: moved to another subject or field, it does not open.
@@ -44,7 +50,8 @@ fn aad(subject: &str, field: &str) -> Vec<u8> {
 
 /// Serializes `event` with each personal field sealed with its subject's key.
 pub(crate) fn seal<T: Serialize>(event: &T, fields: &PersonalFields) -> Result<Box<RawValue>, EncodeFailure> {
-    let mut value = serde_json::to_value(event)?;
+    // Serde's message is left out: a field type's own `Serialize` may quote the value it refused.
+    let mut value = serde_json::to_value(event).map_err(|e| EncodeFailure::PersonalJson(e.classify()))?;
     let Some(object) = value.as_object_mut() else {
         return Err(EncodeFailure::Subject(format!(
             "the event does not serialize as an object, so `{}` cannot be found",
@@ -81,36 +88,56 @@ pub(crate) fn seal<T: Serialize>(event: &T, fields: &PersonalFields) -> Result<B
     Ok(serde_json::value::to_raw_value(&value)?)
 }
 
-/// `payload` as a JSON value with the personal fields of `fields` opened (or erased); `None`
-/// when nothing is sealed in it (it is then decoded as it is, without this detour).
-pub(crate) fn open(fields: Option<&PersonalFields>, payload: &str) -> Result<Option<Value>, DecodeFailure> {
-    let Some(fields) = fields else { return Ok(None) };
-    if !payload.contains(SEALED) {
-        return Ok(None);
-    }
-    let mut value: Value = serde_json::from_str(payload).map_err(DecodeFailure::Payload)?;
-    open_value(fields, &mut value)?;
-    Ok(Some(value))
-}
+/// A subject, a key id and its key (`None`: gone), looked up once for the fields of an event.
+type Memo = Option<(String, String, Option<Arc<OpenKey>>)>;
 
-/// A subject and its key (`None`: gone), looked up once for the fields of an event.
-type Memo = Option<(String, Option<Arc<OpenKey>>)>;
-
-/// Opens (or erases) the personal fields of `fields` in `value`, in place.
-pub(crate) fn open_value(fields: &PersonalFields, value: &mut Value) -> Result<(), DecodeFailure> {
-    let Some(object) = value.as_object_mut() else { return Ok(()) };
+/// Opens (or erases) the sealed values of `value` in place: those of the declared personal
+/// fields (under the current key, or under a former one, then moved to the current key), and
+/// with `any_key` every other one at the top level.
+pub(crate) fn open_value<'a>(
+    how: impl Into<Opening<'a>>,
+    value: &mut Value,
+) -> Result<Opened, DecodeFailure> {
+    let how = how.into();
+    let mut opened = Opened::default();
+    let Some(object) = value.as_object_mut() else { return Ok(opened) };
     let mut memo = None;
-    for field in fields.fields {
-        let Some(slot) = object.get_mut(field.key) else { continue };
-        let Some(envelope) = slot.get(SEALED) else { continue };
-        *slot = open_one(envelope, field.key, &mut memo)?
-            .map_or_else(|| (field.erased)().map_err(DecodeFailure::Payload), Ok)?;
+    for field in how.fields.map_or(&[][..], |f| f.fields) {
+        let former = how.renamed.iter().find(|r| r.key == field.key).map_or(&[][..], |r| r.renamed_from);
+        // A value stored before the rename sits under its old key (and is bound to it).
+        let found = if object.contains_key(field.key) {
+            Some(field.key)
+        } else {
+            former.iter().copied().find(|old| object.get(*old).is_some_and(|v| v.get(SEALED).is_some()))
+        };
+        let Some(found) = found else { continue };
+        let Some(envelope) = object.get(found).and_then(|v| v.get(SEALED)) else { continue };
+        let names: Vec<&str> = std::iter::once(field.key).chain(former.iter().copied()).collect();
+        let plain = match open_one(envelope, &names, &mut memo)? {
+            Some(plain) => plain,
+            None => {
+                opened.gone = true;
+                (field.erased)().map_err(DecodeFailure::Payload)?
+            }
+        };
+        object.remove(found);
+        object.insert(field.key.to_owned(), plain);
     }
-    Ok(())
+    if how.any_key {
+        for (key, slot) in object.iter_mut() {
+            let Some(envelope) = slot.get(SEALED) else { continue };
+            let plain = open_one(envelope, &[key.as_str()], &mut memo)?;
+            opened.gone |= plain.is_none();
+            *slot = plain.unwrap_or(Value::Null);
+        }
+    }
+    Ok(opened)
 }
 
-/// The plain value of one envelope; `None` when its key is gone.
-fn open_one(envelope: &Value, field: &str, memo: &mut Memo) -> Result<Option<Value>, DecodeFailure> {
+/// The plain value of one envelope; `None` when its key is gone. `names`: the field's JSON key,
+/// then its former keys, each tried as what the value is bound to.
+fn open_one(envelope: &Value, names: &[&str], memo: &mut Memo) -> Result<Option<Value>, DecodeFailure> {
+    let field = names.first().copied().unwrap_or_default();
     let part = |k: &str| {
         envelope
             .get(k)
@@ -118,10 +145,14 @@ fn open_one(envelope: &Value, field: &str, memo: &mut Memo) -> Result<Option<Val
             .ok_or_else(|| DecodeFailure::Sealed(format!("`{field}`: the sealed value has no `{k}`")))
     };
     let subject = part("s")?;
+    let key_id = part("k")?;
     let key = match memo {
-        Some((s, key)) if s == subject => key.clone(),
+        Some((s, id, key)) if s == subject && id == key_id => key.clone(),
         _ => {
-            let key = match lookup(subject, false) {
+            // A value sealed with a key the cache does not hold is looked up again at the
+            // store (the cache may be stale), and reads as erased only once that key is known
+            // to be deleted.
+            let key = match lookup_sealed(subject, key_id) {
                 None => return Err(DecodeFailure::NoKeyring),
                 Some(Lookup::NotLoaded) => {
                     return Err(DecodeFailure::KeyNotLoaded { subject: subject.to_owned() })
@@ -129,28 +160,30 @@ fn open_one(envelope: &Value, field: &str, memo: &mut Memo) -> Result<Option<Val
                 Some(Lookup::Gone) => None,
                 Some(Lookup::Key(key)) => Some(key),
             };
-            *memo = Some((subject.to_owned(), key.clone()));
+            *memo = Some((subject.to_owned(), key_id.to_owned(), key.clone()));
             key
         }
     };
     let Some(key) = key else { return Ok(None) };
-    if key.id != part("k")? {
-        return Ok(None);
-    }
     let bytes = BASE64.decode(part("c")?).map_err(|e| DecodeFailure::Sealed(format!("`{field}`: {e}")))?;
     if bytes.len() < NONCE_LEN {
         return Err(DecodeFailure::Sealed(format!("`{field}`: the sealed value is too short")));
     }
     let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-    let plain = key
-        .cipher
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: sealed, aad: &aad(subject, field) })
-        .map_err(|_| {
+    let nonce = Nonce::from_slice(nonce);
+    let plain = names
+        .iter()
+        .find_map(|name| key.cipher.decrypt(nonce, Payload { msg: sealed, aad: &aad(subject, name) }).ok())
+        .ok_or_else(|| {
             DecodeFailure::Sealed(format!(
-                "`{field}` of subject `{subject}` does not authenticate with its key"
+                "`{field}` of subject `{subject}` does not authenticate with its key{}",
+                if names.len() > 1 { " under its name or any former one" } else { "" }
             ))
         })?;
-    serde_json::from_slice(&plain).map(Some).map_err(DecodeFailure::Payload)
+    // Serde's message is left out: the text is the plain personal value.
+    serde_json::from_slice(&plain).map(Some).map_err(|_| {
+        DecodeFailure::Sealed(format!("`{field}` of subject `{subject}` opens to text that is not JSON"))
+    })
 }
 
 /// Whether every personal field of `event` holds its erased value (what it reads as once its

@@ -1,82 +1,50 @@
 //! `execute`: load, decide, append; a few optimistic attempts, then a turn on the stream that
 //! no other process can take meanwhile, so every command on a hot aggregate lands.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
 use tracing::Instrument;
 
 use crate::aggregate::{Aggregate, Handle};
-use crate::codec;
 use crate::command;
-use crate::error::StoreError;
+use crate::error::{EncodeError, EncodeFailure, StoreError};
 use crate::event::EventEnum;
 use crate::expected::ExpectedVersion;
 use crate::metadata::Metadata;
-use crate::personal::{keys, Keyring};
-use crate::record::{NewEvent, StoredEvent};
+use crate::personal::keys;
+use crate::record::NewEvent;
 use crate::recorded::Recorded;
 use crate::repository::{CommandError, Loaded, Repository};
-use crate::snapshot::crosses;
-use crate::store::Lend;
+use crate::snapshot::{crosses, Based};
 use crate::turn::{Turn, Turns};
 
+pub(super) use super::fold::fold;
+use super::fold::{fold_finding, Opening};
 pub(super) use super::site::Direct;
 use super::site::{InTurn, Site};
 
-/// Applies up to `limit` events after `loaded.version`, lent by the site: nothing copied.
-pub(super) async fn fold<A: Aggregate>(
-    site: &mut impl Site,
-    keys: Option<&Keyring>,
-    stream: &str,
-    loaded: &mut Loaded<A>,
-    limit: usize,
-) -> Result<(), StoreError> {
-    fold_finding(site, keys, stream, loaded, limit, None).await.map(drop)
+/// Keys a cycle inside a turn needs first: loaded or created outside the turn, then the turn
+/// is taken again.
+#[derive(Default)]
+struct KeyNeed {
+    /// A subject whose key a fold needs to open a value.
+    load: Option<String>,
+    /// Subjects whose keys the new events will be sealed with.
+    ensure: Vec<String>,
 }
 
-/// Like [`fold`], also collecting the events that the command `finding` names (its id, and the
-/// store's name for errors) recorded in the stream, if it ran before (their ids are derived
-/// from the command's). Finding needs every field, so it lends them all.
-///
-/// Personal data opens with `keys`: an event whose subject's key is not cached stops the
-/// visit, the key is loaded, and the fold goes on from that event.
-async fn fold_finding<A: Aggregate>(
-    site: &mut impl Site,
-    keys: Option<&Keyring>,
-    stream: &str,
-    loaded: &mut Loaded<A>,
-    limit: usize,
-    finding: Option<(uuid::Uuid, &'static str)>,
-) -> Result<Vec<StoredEvent>, StoreError> {
-    let (state, version, mut found) = (&mut loaded.state, &mut loaded.version, Vec::new());
-    let lend = if finding.is_some() { Lend::All } else { Lend::ForDecoding };
-    let (mut applied, mut stuck_at) = (0, None);
-    loop {
-        let visit = site.visit(stream, *version + 1, limit - applied, lend, |stored| {
-            if let Some((command, backend)) = finding {
-                if stored.id == command::event_id(command, stream, found.len()) {
-                    found.push(crate::backend::owned(backend, stored)?);
-                }
-            }
-            state.apply(&codec::decode_ref::<A::Event>(stored)?);
-            *version = stored.stream_version;
-            applied += 1;
-            Ok(())
-        });
-        let Err(e) = keys::scoped(keys, visit).await else { return Ok(found) };
-        if stuck_at == Some(*version) {
-            return Err(e);
-        }
-        stuck_at = Some(*version);
-        keys::load_missing_or(keys, e).await?;
-    }
-}
+/// How many times one command may leave its turn to fetch keys (each fetch makes progress; a
+/// key cache shorter than a turn could otherwise keep it going).
+const MAX_KEY_ROUNDS: u32 = 16;
 
 /// What one load-decide-append cycle came to.
 enum Cycle<A: Aggregate> {
     /// The events appended, and the state to keep as a snapshot once they are committed.
-    Recorded(Vec<Recorded<A::Event>>, Option<(A, u64)>),
+    Recorded(Vec<Recorded<A::Event>>, Option<Based<A>>),
     Conflict,
+    /// Inside a turn: keys are needed that only I/O outside the turn can bring.
+    NeedKeys(KeyNeed),
 }
 
 impl<A: Aggregate, S: Turns> Repository<A, S> {
@@ -181,37 +149,72 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             }
             span.record("attempts", attempt);
             let base = self.snapshot_base(&stream, &metadata).await?;
-            match self.cycle(&mut direct, &stream, base, &command, &metadata).await? {
+            match self.cycle(&mut direct, &stream, base, &command, &metadata, None).await? {
                 Cycle::Recorded(recorded, snapshot) => {
                     return Ok(self.snapshot(&stream, recorded, snapshot).await)
                 }
-                Cycle::Conflict => self.retries.fetch_add(1, Ordering::Relaxed),
+                Cycle::Conflict | Cycle::NeedKeys(_) => self.retries.fetch_add(1, Ordering::Relaxed),
             };
         }
         self.turns.fetch_add(1, Ordering::Relaxed);
         span.record("turn", true);
-        // The snapshot is read before the turn: a store may read it through the connection the
-        // turn holds (SQLite in memory has one). A retry inside the turn folds the whole stream.
-        let mut base = self.snapshot_base(&stream, &metadata).await?;
-        let mut turn = InTurn(self.store.take_turn(&stream).await?);
-        for attempt in 1..=self.retry.attempts() {
-            if attempt > 1 {
-                self.retry.wait(attempt - 1).await;
-            }
-            span.record("attempts", self.retry.optimistic_attempts() + attempt);
-            match self.cycle(&mut turn, &stream, base.take(), &command, &metadata).await? {
-                Cycle::Recorded(recorded, snapshot) => {
-                    turn.0.finish().await?;
-                    return Ok(self.snapshot(&stream, recorded, snapshot).await);
+        // Keys confirmed at the store for this command, outside its turn.
+        let mut confirmed = BTreeSet::new();
+        let (mut attempt, mut key_rounds) = (0, 0);
+        'turns: loop {
+            // The snapshot is read before the turn: a store may read it through the connection
+            // the turn holds (SQLite in memory has one). A retry inside the turn folds the whole
+            // stream.
+            let mut base = self.snapshot_base(&stream, &metadata).await?;
+            let mut turn = InTurn(self.store.take_turn(&stream).await?);
+            while attempt < self.retry.attempts() {
+                attempt += 1;
+                if attempt > 1 {
+                    self.retry.wait(attempt - 1).await;
                 }
-                Cycle::Conflict => self.retries.fetch_add(1, Ordering::Relaxed),
-            };
+                span.record("attempts", self.retry.optimistic_attempts() + attempt);
+                let cycle =
+                    self.cycle(&mut turn, &stream, base.take(), &command, &metadata, Some(&confirmed));
+                match cycle.await? {
+                    Cycle::Recorded(recorded, snapshot) => {
+                        turn.0.finish().await?;
+                        return Ok(self.snapshot(&stream, recorded, snapshot).await);
+                    }
+                    Cycle::Conflict => self.retries.fetch_add(1, Ordering::Relaxed),
+                    Cycle::NeedKeys(need) => {
+                        // Give the turn back before any key I/O, fetch, and take it again.
+                        drop(turn);
+                        attempt -= 1;
+                        key_rounds += 1;
+                        if key_rounds > MAX_KEY_ROUNDS {
+                            return Err(StoreError::backend(
+                                S::BACKEND,
+                                format!("the keys a command on `{stream}` needs kept expiring from the cache before its turn came (raise `Keyring::with_ttl`)"),
+                            )
+                            .into());
+                        }
+                        self.fetch_keys(need, &mut confirmed).await?;
+                        continue 'turns;
+                    }
+                };
+            }
+            drop(turn);
+            return Err(CommandError::Conflict {
+                stream,
+                attempts: self.retry.optimistic_attempts() + self.retry.attempts(),
+            });
         }
-        drop(turn);
-        Err(CommandError::Conflict {
-            stream,
-            attempts: self.retry.optimistic_attempts() + self.retry.attempts(),
-        })
+    }
+
+    /// Loads or creates the keys a cycle in a turn asked for, outside the turn.
+    async fn fetch_keys(&self, need: KeyNeed, confirmed: &mut BTreeSet<String>) -> Result<(), StoreError> {
+        let Some(keys) = &self.keys else { return Ok(()) };
+        if let Some(subject) = &need.load {
+            keys.load(subject).await?;
+        }
+        keys.ensure(need.ensure.iter().map(String::as_str)).await?;
+        confirmed.extend(need.ensure);
+        Ok(())
     }
 
     /// Saves the snapshot a committed cycle asked for, and hands its events on. A snapshot that
@@ -220,56 +223,73 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
         &self,
         stream: &str,
         recorded: Vec<Recorded<A::Event>>,
-        snapshot: Option<(A, u64)>,
+        snapshot: Option<Based<A>>,
     ) -> Vec<Recorded<A::Event>> {
-        if let (Some(snapshots), Some((state, version))) = (&self.snapshots, snapshot) {
-            let _ = snapshots.save(stream, &state, version).await;
+        if let (Some(snapshots), Some((state, version, subjects))) = (&self.snapshots, snapshot) {
+            let _ = snapshots.save(stream, &state, version, &subjects, self.keys.as_ref()).await;
         }
         recorded
     }
 
     /// The newest usable snapshot of `stream`, when snapshots are on and the command is not
     /// named (a named command reads the whole stream to find an earlier run of itself).
-    async fn snapshot_base(&self, stream: &str, metadata: &Metadata) -> Result<Option<(A, u64)>, StoreError> {
+    async fn snapshot_base(&self, stream: &str, metadata: &Metadata) -> Result<Option<Based<A>>, StoreError> {
         match &self.snapshots {
-            Some(snapshots) if metadata.command_id.is_none() => snapshots.load(stream).await,
+            Some(snapshots) if metadata.command_id.is_none() => {
+                snapshots.load(stream, self.keys.as_ref()).await
+            }
             _ => Ok(None),
         }
     }
 
     /// One load-decide-append at `site`, folding from `base` (a snapshot) or from the start.
+    /// In a turn (`confirmed`: the keys confirmed for this command outside it), a cycle that
+    /// needs key I/O stops with [`Cycle::NeedKeys`] instead.
     async fn cycle<C>(
         &self,
         site: &mut impl Site,
         stream: &str,
-        base: Option<(A, u64)>,
+        base: Option<Based<A>>,
         command: &C,
         metadata: &Metadata,
+        confirmed: Option<&BTreeSet<String>>,
     ) -> Result<Cycle<A>, CommandError<A::Error>>
     where
         A: Handle<C>,
     {
-        let mut loaded = match base {
-            Some((state, version)) => Loaded { state, version },
-            None => Loaded { state: A::default(), version: 0 },
+        let (mut loaded, mut seen) = match base {
+            Some((state, version, subjects)) => (Loaded { state, version }, subjects),
+            None => (Loaded { state: A::default(), version: 0 }, BTreeSet::new()),
         };
-        match metadata.command_id {
+        let keys = self.keys.as_ref();
+        let opening = Opening {
+            keys,
+            seen: self.snapshots.is_some().then_some(&mut seen),
+            may_load: confirmed.is_none(),
+        };
+        let folded = match metadata.command_id {
             // A named command reads the whole stream: if it ran before, its events are there,
             // and it answers with them instead of deciding again.
             Some(id) => {
-                let keys = self.keys.as_ref();
-                let earlier =
-                    fold_finding(site, keys, stream, &mut loaded, usize::MAX, Some((id, S::BACKEND))).await?;
-                if !earlier.is_empty() {
-                    let mut recorded = Vec::with_capacity(earlier.len());
-                    for stored in earlier {
-                        let event = keys::decode::<A::Event>(keys, &stored).await?;
-                        recorded.push(Recorded::of(event, stored));
-                    }
-                    return Ok(Cycle::Recorded(recorded, None));
-                }
+                fold_finding(site, opening, stream, &mut loaded, usize::MAX, Some((id, S::BACKEND))).await
             }
-            None => fold(site, self.keys.as_ref(), stream, &mut loaded, usize::MAX).await?,
+            None => fold_finding(site, opening, stream, &mut loaded, usize::MAX, None).await,
+        };
+        let earlier = match folded {
+            Ok(earlier) => earlier,
+            Err(e) if confirmed.is_some() && e.missing_key().is_some() => {
+                let load = e.missing_key().map(str::to_owned);
+                return Ok(Cycle::NeedKeys(KeyNeed { load, ensure: Vec::new() }));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !earlier.is_empty() {
+            let mut recorded = Vec::with_capacity(earlier.len());
+            for stored in earlier {
+                let event = keys::decode::<A::Event>(keys, &stored).await?;
+                recorded.push(Recorded::of(event, stored));
+            }
+            return Ok(Cycle::Recorded(recorded, None));
         }
         let events = loaded.state.handle(command).map_err(CommandError::Rejected)?;
         if events.is_empty() {
@@ -286,14 +306,29 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
                         None => encoded,
                     })
                 })
-                .collect::<Result<Vec<_>, crate::error::EncodeError>>()
+                .collect::<Result<Vec<_>, EncodeError>>()
         };
-        let new_events = match &self.keys {
-            Some(keys) => {
-                let subjects: Vec<String> = events.iter().filter_map(|e| e.personal_subject()).collect();
-                keys.ensure(subjects.iter().map(String::as_str)).await?;
-                keys.scope(encode)
+        let subjects: Vec<String> = events.iter().filter_map(|e| e.personal_subject()).collect();
+        let new_events = match keys {
+            Some(keys) if !subjects.is_empty() => {
+                match confirmed {
+                    None => keys.ensure(subjects.iter().map(String::as_str)).await?,
+                    Some(confirmed) if !subjects.iter().all(|s| confirmed.contains(s)) => {
+                        return Ok(Cycle::NeedKeys(KeyNeed { load: None, ensure: subjects }));
+                    }
+                    Some(_) => {}
+                }
+                match keys.scope(encode) {
+                    // Confirmed before the turn, expired from the cache since: fetch it again.
+                    Err(EncodeError { source: EncodeFailure::KeyNotLoaded { .. }, .. })
+                        if confirmed.is_some() =>
+                    {
+                        return Ok(Cycle::NeedKeys(KeyNeed { load: None, ensure: subjects }));
+                    }
+                    encoded => encoded,
+                }
             }
+            Some(keys) => keys.scope(encode),
             None => encode(),
         }
         .map_err(StoreError::from)?;
@@ -316,7 +351,8 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             for e in &events {
                 state.apply(e);
             }
-            (state, appended.stream_version)
+            seen.extend(subjects);
+            (state, appended.stream_version, seen)
         });
         Ok(Cycle::Recorded(
             events

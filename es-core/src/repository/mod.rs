@@ -1,6 +1,7 @@
 //! `Repository`: load an aggregate, decide on a command, append the result, retry on conflict.
 
 mod execute;
+mod fold;
 mod history;
 mod site;
 mod verified;
@@ -210,14 +211,20 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         &self.store
     }
 
-    /// Rebuilds the aggregate with this id from its events.
+    /// Rebuilds the aggregate with this id from its events (from its newest usable snapshot
+    /// and the events after it, with snapshots on).
     pub async fn load(&self, id: &str) -> Result<Loaded<A>, StoreError> {
+        self.load_from(id, true).await
+    }
+
+    /// Rebuilds the aggregate from its events, from a snapshot when `snapshots` allows.
+    pub(crate) async fn load_from(&self, id: &str, snapshots: bool) -> Result<Loaded<A>, StoreError> {
         let stream = A::stream_name(id);
         let span = tracing::debug_span!("es.load", stream = %stream, version = tracing::field::Empty);
         let mut loaded = Loaded { state: A::default(), version: 0 };
         async {
-            if let Some(snapshots) = &self.snapshots {
-                if let Some((state, version)) = snapshots.load(&stream).await? {
+            if let Some(policy) = self.snapshots.as_ref().filter(|_| snapshots) {
+                if let Some((state, version, _)) = policy.load(&stream, self.keys.as_ref()).await? {
                     loaded = Loaded { state, version };
                 }
             }

@@ -9,7 +9,8 @@ impl<A: Aggregate, S: Links> Repository<A, S> {
     /// Like [`load`](Repository::load), after verifying the stream's whole hash chain: a stream
     /// whose history was changed outside the application is [`StoreError::Tampered`], naming
     /// the first broken link. It reads the stream twice (the links, then the events); events
-    /// appended between the two reads are loaded unverified.
+    /// appended between the two reads are loaded unverified. It folds every event and reads no
+    /// snapshot: a snapshot is not covered by the chain.
     ///
     /// ```
     /// # use es_core::{Aggregate, Apply, Event, Handle, MemoryStore, Repository};
@@ -35,6 +36,6 @@ impl<A: Aggregate, S: Links> Repository<A, S> {
         if let Some(broken) = check.broken {
             return Err(StoreError::Tampered(Box::new(broken)));
         }
-        self.load(id).await
+        self.load_from(id, false).await
     }
 }

@@ -25,7 +25,8 @@ fn snapshot(version: u64, text: &str) -> Snapshot {
 }
 
 /// A snapshot of a later version replaces an earlier one; an older one never replaces a newer;
-/// each stream keeps its own; a stream without one reads `None`.
+/// each stream keeps its own; a stream without one reads `None`; deleting one drops that
+/// stream's only.
 pub async fn snapshots_newest_wins_per_stream<S: SnapshotStore>(store: S) {
     assert!(store.load_snapshot("snap-a").await.expect("load").is_none(), "no snapshot yet");
     store.save_snapshot("snap-a", snapshot(10, r#"{"n":10}"#)).await.expect("save");
@@ -35,6 +36,13 @@ pub async fn snapshots_newest_wins_per_stream<S: SnapshotStore>(store: S) {
     store.save_snapshot("snap-b", snapshot(3, r#"{"n":3}"#)).await.expect("save");
     assert_eq!(store.load_snapshot("snap-a").await.expect("load"), Some(snapshot(20, r#"{"n":20}"#)));
     assert_eq!(store.load_snapshot("snap-b").await.expect("load"), Some(snapshot(3, r#"{"n":3}"#)));
+    // Deleting drops one stream's snapshot only, and then a lower version may be saved again.
+    assert!(store.delete_snapshot("snap-a").await.expect("delete"), "there was one");
+    assert!(!store.delete_snapshot("snap-a").await.expect("delete"), "gone already");
+    assert!(store.load_snapshot("snap-a").await.expect("load").is_none(), "deleted");
+    assert_eq!(store.load_snapshot("snap-b").await.expect("load"), Some(snapshot(3, r#"{"n":3}"#)));
+    store.save_snapshot("snap-a", snapshot(2, r#"{"n":2}"#)).await.expect("save after delete");
+    assert_eq!(store.load_snapshot("snap-a").await.expect("load"), Some(snapshot(2, r#"{"n":2}"#)));
 }
 
 /// A checkpoint is replaced whole (cursor and state together), kept per projection, and gone
