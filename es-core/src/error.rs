@@ -153,6 +153,10 @@ pub enum EncodeFailure {
     /// Its subject field cannot name a subject.
     #[error("{0}")]
     Subject(String),
+    /// It holds personal data and does not serialize as JSON. Serde's message is left out: a
+    /// type's own `Serialize` may quote the value it refused.
+    #[error("it does not serialize as JSON ({} error; the message is left out as it may quote personal data: call serde_json::to_value on the event to see it)", category_name(*.0))]
+    PersonalJson(serde_json::error::Category),
 }
 
 /// Why a stored event could not be decoded, before the caller adds where it was stored.
@@ -200,6 +204,21 @@ pub enum DecodeFailure {
     /// A sealed personal value does not open with its subject's key (it was changed).
     #[error("a personal field does not open: {0}")]
     Sealed(String),
+    /// The payload of an event with personal data does not fit the event's type: where, without
+    /// serde's message (which would quote the value).
+    #[error("the payload does not fit the event's type: {0}")]
+    PersonalValue(Box<crate::codec::Redacted>),
+}
+
+/// Serde's error category, in words.
+pub(crate) fn category_name(category: serde_json::error::Category) -> &'static str {
+    use serde_json::error::Category;
+    match category {
+        Category::Io => "an I/O",
+        Category::Syntax => "a syntax",
+        Category::Data => "a data",
+        Category::Eof => "an end-of-input",
+    }
 }
 
 /// A stored event that could not be decoded, with where it was stored.

@@ -6,7 +6,6 @@ use serde::Serialize;
 use crate::error::{DecodeFailure, EncodeError, EncodeFailure};
 use crate::personal::PersonalFields;
 use crate::record::EncodedEvent;
-use crate::upcast::Upcasters;
 
 /// A domain event: a plain struct with a stable stored name and a schema version.
 ///
@@ -103,30 +102,8 @@ pub trait EventEnum: Clone + std::fmt::Debug + Send + Sync + 'static {
 }
 
 /// Decodes a payload into `T`, the oldest struct of a chain: at `T`'s version directly, at an
-/// older version through the registered JSON upcasters. The end of every typed chain.
+/// older version through the registered JSON upcasters. The end of every typed chain (what a
+/// hand-written `Event` impl's default `decode_version` calls).
 pub fn decode_current<T: Event>(version: u32, payload: &str) -> Result<T, DecodeFailure> {
-    if version == T::VERSION {
-        return decode_opened(payload);
-    }
-    if version > T::VERSION {
-        return Err(DecodeFailure::UnknownVersion { found: version, current: T::VERSION });
-    }
-    let names: Vec<&str> = std::iter::once(T::NAME).chain(T::RENAMED_FROM.iter().copied()).collect();
-    match Upcasters::registered().upcast(&names, version, T::VERSION, payload)? {
-        Some(mut value) => {
-            if let Some(fields) = T::PERSONAL {
-                crate::personal::open_value(fields, &mut value)?;
-            }
-            T::deserialize(value).map_err(DecodeFailure::Payload)
-        }
-        None => decode_opened(payload),
-    }
-}
-
-/// Decodes a payload of `T`'s shape, its personal fields opened first.
-fn decode_opened<T: Event>(payload: &str) -> Result<T, DecodeFailure> {
-    match crate::personal::open(T::PERSONAL, payload)? {
-        Some(opened) => T::deserialize(opened).map_err(DecodeFailure::Payload),
-        None => serde_json::from_str(payload).map_err(DecodeFailure::Payload),
-    }
+    crate::codec::decode_version::<T>(version, payload, &[])
 }

@@ -150,6 +150,7 @@ pub use uuid::Uuid;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::aggregate::{Aggregate, Apply};
+    pub use crate::codec::{decode_version, RenamedField};
     pub use crate::derive_support::{decode_one, earlier_same_name, upcast_names_match, ConstMessage};
     pub use crate::error::{DecodeError, DecodeFailure, EncodeError};
     pub use crate::event::{decode_current, Event, EventEnum};
@@ -158,7 +159,7 @@ pub mod __private {
     pub use crate::projection::{Project, Projection};
     pub use crate::reactor::{React, ReactContext, ReactError, Reactor};
     pub use crate::record::{EncodedEvent, EventContext, EventRef};
-    pub use crate::registry::EventRegistration;
+    pub use crate::registry::{EventRegistration, PersonalRegistration};
     pub use inventory;
     pub use serde_json;
 }

@@ -1,9 +1,12 @@
 //! The registry of every derived event and JSON upcaster in the program, and the check that
 //! finds mistakes across it: run [`check`] in a test (es-testing has a one-line helper).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
+use std::sync::OnceLock;
 
+use crate::codec::RenamedField;
+use crate::personal::PersonalFields;
 use crate::upcast::JsonUpcaster;
 
 /// An event type, as `#[derive(Event)]` registers it.
@@ -22,6 +25,50 @@ pub struct EventRegistration {
 }
 
 inventory::collect!(EventRegistration);
+
+/// The personal fields of a registered event, as `#[derive(Event)]` registers them beside its
+/// [`EventRegistration`]: what opens a payload stored at that version before JSON upcasters
+/// read it.
+#[derive(Debug, Clone, Copy)]
+pub struct PersonalRegistration {
+    /// The stored name.
+    pub name: &'static str,
+    /// The schema version.
+    pub version: u32,
+    /// Its personal fields.
+    pub fields: Option<&'static PersonalFields>,
+    /// The former keys of its personal fields.
+    pub renamed: &'static [RenamedField],
+}
+
+inventory::collect!(PersonalRegistration);
+
+/// The personal fields and their former keys that open a payload stored as one of `names` at
+/// `version`, on its way up to version `to`: those of the struct registered at that version,
+/// else of the nearest one above it (a version kept only as a JSON step declares none); `None`
+/// when no struct below `to` is registered.
+pub(crate) fn personal_at(
+    names: &[&str],
+    version: u32,
+    to: u32,
+) -> Option<(Option<&'static PersonalFields>, &'static [RenamedField])> {
+    type Index = HashMap<(&'static str, u32), Option<&'static PersonalRegistration>>;
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    let index = INDEX.get_or_init(|| {
+        let mut index: Index =
+            inventory::iter::<EventRegistration>.into_iter().map(|e| ((e.name, e.version), None)).collect();
+        for p in inventory::iter::<PersonalRegistration> {
+            index.insert((p.name, p.version), Some(p));
+        }
+        index
+    });
+    (version..to).find_map(|v| {
+        names.iter().find_map(|name| index.get(&(*name, v))).map(|p| match p {
+            Some(p) => (p.fields, p.renamed),
+            None => (None, &[][..]),
+        })
+    })
+}
 
 /// A mistake found across the program's events and upcasters.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

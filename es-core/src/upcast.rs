@@ -12,13 +12,25 @@
 //! }
 //! es_core::json_upcaster!("PriceSet", 1 => price_v1_to_v2);
 //! ```
+//!
+//! Personal fields reach a step opened: it sees (and may change, move or rename) their plain
+//! values. They are opened with the personal fields of the stored version's struct when the
+//! program still has one (registered by `#[derive(Event)]`, with its `renamed_from` keys), else
+//! with those of the nearest struct above it, up to the one the steps lead to; a sealed value
+//! under a key none of them declares opens all the same (bound to that key). When the subject
+//! was forgotten, a step sees the erased value (`null` for an undeclared key), and whatever the
+//! steps make of it, every personal field of the result reads as its erased value. Nothing
+//! upcast is stored again, so nothing is sealed anew.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde_json::Value;
 
+use crate::codec::{Opened, Opening, RenamedField};
 use crate::error::DecodeFailure;
+use crate::event::Event;
+use crate::personal::{PersonalFields, SEALED};
 
 /// One JSON step: a payload stored as `name` at version `from` becomes version `from + 1`.
 #[derive(Debug, Clone, Copy)]
@@ -94,7 +106,18 @@ impl Upcasters {
         if from >= to {
             return Ok(None);
         }
-        let mut value: Value = serde_json::from_str(payload).map_err(DecodeFailure::Payload)?;
+        let value: Value = serde_json::from_str(payload).map_err(DecodeFailure::Payload)?;
+        self.upcast_value(names, from, to, value).map(Some)
+    }
+
+    /// Brings a parsed payload stored at `from` (under any of `names`) to version `to`.
+    pub fn upcast_value(
+        &self,
+        names: &[&str],
+        from: u32,
+        to: u32,
+        mut value: Value,
+    ) -> Result<Value, DecodeFailure> {
         for version in from..to {
             let step = names.iter().find_map(|n| self.steps.get(&(*n, version)));
             value = match step {
@@ -103,8 +126,44 @@ impl Upcasters {
                 None => return Err(DecodeFailure::MissingUpcast { from: version, to }),
             };
         }
-        Ok(Some(value))
+        Ok(value)
     }
+}
+
+/// Decodes a payload stored at `version`, older than `T`'s, through the JSON steps into `T`
+/// (the oldest struct of its chain; `renamed`: the former keys of its personal fields), its
+/// personal fields opened before the first step (see the module's docs).
+pub(crate) fn decode_upcast<T: Event>(
+    version: u32,
+    payload: &str,
+    renamed: &'static [RenamedField],
+) -> Result<T, DecodeFailure> {
+    let names: Vec<&str> = std::iter::once(T::NAME).chain(T::RENAMED_FROM.iter().copied()).collect();
+    let mut value: Value = serde_json::from_str(payload).map_err(DecodeFailure::Payload)?;
+    let opened = if payload.contains(SEALED) {
+        let (fields, renamed) =
+            crate::registry::personal_at(&names, version, T::VERSION).unwrap_or((T::PERSONAL, renamed));
+        crate::personal::open_value(Opening { fields, renamed, any_key: true }, &mut value)?
+    } else {
+        Opened::default()
+    };
+    let mut value = Upcasters::registered().upcast_value(&names, version, T::VERSION, value)?;
+    if let (true, Some(fields)) = (opened.gone, T::PERSONAL) {
+        erase(fields, &mut value)?;
+    }
+    crate::codec::from_value::<T>(value)
+}
+
+/// Sets every personal field present in `value` to its erased value: the subject was forgotten,
+/// whatever the steps made of the values they were given.
+fn erase(fields: &PersonalFields, value: &mut Value) -> Result<(), DecodeFailure> {
+    let Some(object) = value.as_object_mut() else { return Ok(()) };
+    for field in fields.fields {
+        if let Some(slot) = object.get_mut(field.key) {
+            *slot = (field.erased)().map_err(DecodeFailure::Payload)?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

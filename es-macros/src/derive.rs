@@ -19,6 +19,7 @@ pub fn event(input: &DeriveInput) -> TokenStream {
     let personal = personal::Personal::from_syn(&mut cx, input);
     check::event(&mut cx, &model);
     personal::check(&mut cx, &personal);
+    personal::check_renamed_from(&mut cx, &personal);
     match cx.into_compile_errors() {
         None => event::expand(&model, &personal),
         Some(errors) => {

@@ -1,5 +1,6 @@
 //! `#[event(subject)]` and `#[event(personal)]` on an event's fields: parsed into a model with
-//! every mistake recorded, checked, and expanded into the event's `PERSONAL` descriptor.
+//! every mistake recorded, checked, and expanded into the event's `PERSONAL` descriptor, the
+//! former keys of renamed fields and the registration of both.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -12,6 +13,7 @@ use crate::ctxt::{record, Ctxt};
 const SUBJECT: Symbol = Symbol("subject");
 const PERSONAL: Symbol = Symbol("personal");
 const ERASED: Symbol = Symbol("erased");
+const RENAMED_FROM: Symbol = Symbol("renamed_from");
 
 /// A field marked `#[event(subject)]` or `#[event(personal)]`.
 pub struct Marked {
@@ -23,6 +25,8 @@ pub struct Marked {
     pub marker: syn::Path,
     /// `#[event(personal, erased = ..)]`.
     pub erased: Option<syn::Expr>,
+    /// `#[event(personal, renamed_from = "old")]`: the field's former JSON keys.
+    pub renamed_from: Vec<syn::LitStr>,
 }
 
 /// The subject and personal fields of an event.
@@ -30,6 +34,8 @@ pub struct Marked {
 pub struct Personal {
     pub subjects: Vec<Marked>,
     pub fields: Vec<Marked>,
+    /// The JSON keys of every field of the struct (marked or not), for `renamed_from` checks.
+    pub keys: Vec<String>,
 }
 
 impl Personal {
@@ -37,21 +43,40 @@ impl Personal {
     pub fn from_syn(cx: &mut Ctxt, input: &DeriveInput) -> Self {
         let mut personal = Personal::default();
         let Data::Struct(data) = &input.data else { return personal };
+        personal.keys = data.fields.iter().filter_map(field_key).collect();
         for field in &data.fields {
             for a in field.attrs.iter().filter(|a| a.path() == &attr::EVENT) {
                 let (mut marker, mut is_subject, mut erased) = (None, false, None);
+                let mut renamed_from = Vec::new();
                 let result = a.parse_nested_meta(|meta| {
                     if meta.path == SUBJECT || meta.path == PERSONAL {
+                        // #[event(subject)], #[event(personal)]
                         is_subject = meta.path == SUBJECT;
                         marker = Some(meta.path.clone());
                     } else if meta.path == ERASED {
+                        // #[event(personal, erased = "unknown".to_owned())]
                         erased = Some(meta.value()?.parse::<syn::Expr>()?);
+                    } else if meta.path == RENAMED_FROM {
+                        // #[event(personal, renamed_from = "name")]
+                        if let Some(s) = record(cx, attr::parse_lit_str(&meta, "event")) {
+                            renamed_from.push(s);
+                        }
                     } else {
-                        crate::ast::unknown_key(cx, &meta, attr::EVENT, &["subject", "personal", "erased"])?;
+                        crate::ast::unknown_key(
+                            cx,
+                            &meta,
+                            attr::EVENT,
+                            &["subject", "personal", "erased", "renamed_from"],
+                        )?;
                     }
                     Ok(())
                 });
                 record(cx, result);
+                if marker.is_none() || is_subject {
+                    for old in &renamed_from {
+                        cx.error_spanned_by(old, "`renamed_from = ..` belongs to a personal field: write #[event(personal, renamed_from = \"..\")]");
+                    }
+                }
                 let Some(marker) = marker else {
                     if let Some(e) = &erased {
                         cx.error_spanned_by(e, "`erased = ..` belongs to a personal field: write #[event(personal, erased = ..)]");
@@ -74,7 +99,7 @@ impl Personal {
                     }
                 }
                 let key = serde_key(cx, field, &ident);
-                let marked = Marked { ident, key, ty: field.ty.clone(), marker, erased };
+                let marked = Marked { ident, key, ty: field.ty.clone(), marker, erased, renamed_from };
                 if is_subject {
                     personal.subjects.push(marked)
                 } else {
@@ -89,6 +114,23 @@ impl Personal {
     }
 }
 
+/// A field's JSON key as far as it can be read without reporting: its `#[serde(rename = "..")]`
+/// or its name.
+fn field_key(field: &syn::Field) -> Option<String> {
+    let mut key = syn::ext::IdentExt::unraw(field.ident.as_ref()?).to_string();
+    for a in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let _ = a.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") && meta.input.peek(syn::Token![=]) {
+                key = attr::parse_lit_str(&meta, "serde")?.value();
+                Ok(())
+            } else {
+                attr::skip_value(&meta)
+            }
+        });
+    }
+    Some(key)
+}
+
 /// The field's JSON key: its `#[serde(rename = "..")]`, or its name. Serde attributes that would
 /// move or hide the value are refused.
 fn serde_key(cx: &mut Ctxt, field: &syn::Field, ident: &syn::Ident) -> String {
@@ -97,7 +139,10 @@ fn serde_key(cx: &mut Ctxt, field: &syn::Field, ident: &syn::Ident) -> String {
         let result = a.parse_nested_meta(|meta| {
             if meta.path.is_ident("rename") && meta.input.peek(syn::Token![=]) {
                 key = attr::parse_lit_str(&meta, "serde")?.value();
-            } else if ["rename", "flatten", "skip", "skip_serializing", "skip_deserializing", "alias"]
+            } else if meta.path.is_ident("alias") {
+                cx.error_spanned_by(&meta.path, "a subject or personal field is stored under one name: it cannot take #[serde(alias)]; for a personal field's former key write #[event(personal, renamed_from = \"..\")]");
+                attr::skip_value(&meta)?;
+            } else if ["rename", "flatten", "skip", "skip_serializing", "skip_deserializing"]
                 .iter()
                 .any(|k| meta.path.is_ident(k))
             {
@@ -158,6 +203,65 @@ pub fn check(cx: &mut Ctxt, personal: &Personal) {
             &both.marker,
             "a field cannot be both the subject and personal: the subject stays readable to find the key",
         );
+    }
+}
+
+/// A personal field's former key is not empty, is given once, and is no key of any field of
+/// the struct now (its own or another's) nor another field's former key.
+pub fn check_renamed_from(cx: &mut Ctxt, personal: &Personal) {
+    let mut seen: Vec<(String, &syn::Ident)> = Vec::new();
+    for field in &personal.fields {
+        for old in &field.renamed_from {
+            let value = old.value();
+            if value.trim().is_empty() {
+                cx.error_spanned_by(
+                    old,
+                    "#[event(personal, renamed_from = ...)] cannot be empty: name the field's former key",
+                );
+            } else if value == field.key {
+                cx.error_spanned_by(old, format_args!("#[event(personal, renamed_from = \"{value}\")] is the field's current key: name the former one"));
+            } else if personal.keys.contains(&value) {
+                cx.error_spanned_by(old, format_args!("#[event(personal, renamed_from = \"{value}\")] is the key of another field of this event: a former key must be free"));
+            } else if let Some((_, other)) = seen.iter().find(|(v, _)| *v == value) {
+                if *other == &field.ident {
+                    cx.error_spanned_by(
+                        old,
+                        format_args!("duplicate #[event(personal, renamed_from = \"{value}\")]"),
+                    );
+                } else {
+                    cx.error_spanned_by(old, format_args!("#[event(personal, renamed_from = \"{value}\")] is already a former key of `{other}`: a stored key opens as one field"));
+                }
+            }
+            seen.push((value, &field.ident));
+        }
+    }
+}
+
+/// `&[RenamedField { .. }]`: the former keys of the personal fields, a constant.
+pub fn renamed(personal: &Personal) -> TokenStream {
+    let renamed = personal.fields.iter().filter(|f| !f.renamed_from.is_empty()).map(|f| {
+        let (key, old) = (&f.key, &f.renamed_from);
+        quote! { ::es_core::__private::RenamedField { key: #key, renamed_from: &[#(#old),*] } }
+    });
+    quote!(&[#(#renamed),*])
+}
+
+/// The registration of the event's personal fields, for decoding its version through JSON
+/// upcasters later; nothing without personal data.
+pub fn registration(personal: &Personal, ident: &syn::Ident) -> TokenStream {
+    if personal.subjects.is_empty() {
+        return TokenStream::new();
+    }
+    let renamed = renamed(personal);
+    quote! {
+        ::es_core::__private::inventory::submit! {
+            ::es_core::__private::PersonalRegistration {
+                name: <#ident as ::es_core::__private::Event>::NAME,
+                version: <#ident as ::es_core::__private::Event>::VERSION,
+                fields: <#ident as ::es_core::__private::Event>::PERSONAL,
+                renamed: #renamed,
+            }
+        }
     }
 }
 
@@ -227,6 +331,59 @@ mod tests {
         assert_eq!(p.subjects[0].key, "customer");
         assert_eq!(p.fields.iter().map(|f| f.key.as_str()).collect::<Vec<_>>(), ["n", "age"]);
         assert!(p.fields[1].erased.is_some());
+    }
+
+    #[test]
+    fn reads_former_keys_of_personal_fields() {
+        let input: DeriveInput = parse_quote! {
+            struct E {
+                #[event(subject)] customer: String,
+                #[event(personal, renamed_from = "phone", renamed_from = "tel")] mobile: String,
+            }
+        };
+        let mut cx = Ctxt::default();
+        let p = Personal::from_syn(&mut cx, &input);
+        check(&mut cx, &p);
+        check_renamed_from(&mut cx, &p);
+        assert!(cx.into_compile_errors().is_none());
+        let old: Vec<String> = p.fields[0].renamed_from.iter().map(|s| s.value()).collect();
+        assert_eq!(old, ["phone", "tel"]);
+        let renamed = renamed(&p).to_string();
+        assert!(renamed.contains("key : \"mobile\"") && renamed.contains("\"phone\" , \"tel\""), "{renamed}");
+    }
+
+    #[test]
+    fn reports_misused_former_keys() {
+        let errors = |input: DeriveInput| {
+            let mut cx = Ctxt::default();
+            let p = Personal::from_syn(&mut cx, &input);
+            check_renamed_from(&mut cx, &p);
+            cx.into_compile_errors().map(|t| t.to_string()).unwrap_or_default()
+        };
+        let e = errors(
+            parse_quote! { struct E { #[event(subject)] a: String, #[event(renamed_from = "x")] n: String } },
+        );
+        assert!(e.contains("belongs to a personal field"), "{e}");
+        let e = errors(parse_quote! { struct E { #[event(subject, renamed_from = "x")] a: String } });
+        assert!(e.contains("belongs to a personal field"), "{e}");
+        let e = errors(parse_quote! { struct E { #[event(personal, renamed_from = "")] n: String } });
+        assert!(e.contains("cannot be empty"), "{e}");
+        let e = errors(parse_quote! { struct E { #[event(personal, renamed_from = "n")] n: String } });
+        assert!(e.contains("the field's current key"), "{e}");
+        let e = errors(
+            parse_quote! { struct E { #[event(personal, renamed_from = "o", renamed_from = "o")] n: String } },
+        );
+        assert!(e.contains("duplicate #[event(personal, renamed_from"), "{e}");
+        let e = errors(
+            parse_quote! { struct E { #[event(personal, renamed_from = "p")] n: String, #[serde(rename = "p")] q: u8 } },
+        );
+        assert!(e.contains("the key of another field"), "{e}");
+        let e = errors(
+            parse_quote! { struct E { #[event(personal, renamed_from = "o")] n: String, #[event(personal, renamed_from = "o")] m: String } },
+        );
+        assert!(e.contains("already a former key of `n`"), "{e}");
+        let e = errors(parse_quote! { struct E { #[event(personal)] #[serde(alias = "o")] n: String } });
+        assert!(e.contains("renamed_from"), "{e}");
     }
 
     #[test]

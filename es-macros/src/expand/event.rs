@@ -14,6 +14,9 @@ pub fn expand(event: &Event, personal: &Personal) -> TokenStream {
     let name = &event.name;
     let version = event.version();
     let renamed = &event.renamed_from;
+    let renamed_fields = personal::renamed(personal);
+    let personal_registration =
+        input.generics.params.is_empty().then(|| personal::registration(personal, ident));
     let personal = personal::expand(personal);
 
     let decode_older = event.upcast_from.as_ref().map(|prev| {
@@ -62,6 +65,7 @@ pub fn expand(event: &Event, personal: &Personal) -> TokenStream {
 
     quote! {
         #registration
+        #personal_registration
 
         #[automatically_derived]
         impl #impl_generics ::es_core::__private::Event for #ident #ty_generics #where_clause {
@@ -75,7 +79,7 @@ pub fn expand(event: &Event, personal: &Personal) -> TokenStream {
                 __es_payload: &str,
             ) -> ::core::result::Result<Self, ::es_core::__private::DecodeFailure> {
                 #decode_older
-                ::es_core::__private::decode_current::<Self>(__es_version, __es_payload)
+                ::es_core::__private::decode_version::<Self>(__es_version, __es_payload, #renamed_fields)
             }
         }
         #chain_checks
