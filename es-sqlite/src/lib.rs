@@ -3,6 +3,7 @@
 //! [`SqliteStore::open`] creates the file and its schema (or upgrades an older one) and is
 //! ready at once. Appends are serialized through one writer connection, so positions are
 //! gap-free and in commit order; see [`SqliteStore`] for durability settings.
+//! [`SqliteStore::open_read_only`] opens a file for looking inside, never writing or migrating.
 //!
 //! ```
 //! use es_core::{EventStore, ExpectedVersion, NewEvent};
@@ -30,11 +31,13 @@ mod error;
 mod keys;
 mod leases;
 mod links;
+mod rewrite;
 mod rows;
 mod schema;
 mod side_tables;
 mod store;
 mod turn;
 
+pub use schema::{MigrateError, CURRENT as SCHEMA_VERSION};
 pub use store::{Durability, SqliteStore};
 pub use turn::SqliteTurn;

@@ -55,6 +55,7 @@
 
 pub mod conformance;
 mod counting;
+mod counting_rewrite;
 mod events;
 pub mod invariants;
 mod personal;

@@ -14,6 +14,21 @@
 //! and removing the newest events of a stream leaves a shorter, valid chain; keep the heads
 //! [`verify_all`] reports somewhere else to detect that.
 //!
+//! # Sanctioned rewrites
+//!
+//! One change of history is part of the design: sealing personal data that was stored in plain
+//! text before its field was marked personal (`es_core::personal::seal_plaintext`). A store that
+//! implements [`Rewrite`] replaces the payloads, re-chains the stream from the first of them and
+//! appends a [`RewriteRecord`] per event to [`REWRITES_STREAM`], in one transaction; a rewrite is
+//! refused where the chain does not verify, so it never launders an edit. Afterwards the stream
+//! verifies clean and its [`StreamCheck::rewrites`] counts the rewritten events ("intact with
+//! rewrites"); an edit by SQL is still [`BreakKind::Edited`]. The records also hold the hashes
+//! the rewrite produced: a chain recomputed after it, without a record, reports
+//! [`BreakKind::Rechained`], and a recorded version that is gone reports
+//! [`BreakKind::Truncated`]. Records never excuse a link that does not verify, so a forged
+//! record can raise a false alarm but hide nothing; someone who can write the tables and knows
+//! the hash definition can recompute the chain *and* write matching records, as before.
+//!
 //! ```
 //! use es_core::integrity::verify_stream;
 //! use es_core::{EventStore, ExpectedVersion, MemoryStore, NewEvent};
@@ -28,11 +43,19 @@
 //! # }).unwrap();
 //! ```
 
+mod expect;
+mod rechain;
 mod report;
+mod rewrite;
 mod verify;
 
+pub use rechain::{Rechain, RowUpdate};
 pub use report::{Break, BreakKind, Progress, StreamCheck, Verification};
-pub use verify::{verify_all, verify_stream, Verifier};
+pub use rewrite::{
+    recorded_rewrites, rewrite_payload, PayloadEdit, Rewrite, RewriteError, RewriteRecord, Rewritten,
+    RewrittenEvent, REWRITES_STREAM, REWRITE_EVENT,
+};
+pub use verify::{verify_all, verify_chain, verify_stream, Verifier};
 
 use std::fmt;
 use std::future::Future;

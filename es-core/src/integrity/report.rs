@@ -23,6 +23,12 @@ pub enum BreakKind {
     Inserted,
     /// This event is out of its place: the stream's order (versions or positions) was changed.
     Reordered,
+    /// This event's hash matches its content, but not the hash a recorded rewrite gave it (or the
+    /// stream's head then): the chain was recomputed after that rewrite, without a record.
+    Rechained,
+    /// A recorded rewrite names this version, and the stream now ends before it: its newest
+    /// events were removed. The break's position is 0 and its id the recorded one.
+    Truncated,
 }
 
 /// The first broken link of a stream.
@@ -50,6 +56,8 @@ impl fmt::Display for Break {
             BreakKind::Deleted { from, to } => write!(f, "`{stream}` versions {from} to {to} were deleted: the stream goes on at version {version} (position {position})"),
             BreakKind::Inserted => write!(f, "`{stream}` version {version} (position {position}) was inserted: the chain goes on without it"),
             BreakKind::Reordered => write!(f, "`{stream}` version {version} (position {position}) is out of order"),
+            BreakKind::Rechained => write!(f, "`{stream}` version {version} (position {position}) does not carry the hash a recorded rewrite gave it: the chain was recomputed since, without a record"),
+            BreakKind::Truncated => write!(f, "`{stream}` version {version}, named by a recorded rewrite, is gone: the newest events of the stream were removed"),
         }
     }
 }
@@ -66,6 +74,10 @@ pub struct StreamCheck {
     pub head: Option<ChainHash>,
     /// The first broken link, if any.
     pub broken: Option<Break>,
+    /// Its events rewritten by recorded, sanctioned rewrites (counted once per rewrite, from
+    /// [`REWRITES_STREAM`](super::REWRITES_STREAM)): intact with rewrites when `broken` is
+    /// `None`.
+    pub rewrites: u64,
 }
 
 /// What verifying the whole store found.
@@ -75,8 +87,11 @@ pub struct Verification {
     pub streams: u64,
     /// Events verified.
     pub events: u64,
-    /// The first broken link of each broken stream, in stream order.
+    /// The first broken link of each broken stream, in stream order (then the streams that
+    /// recorded rewrites name and that hold no event any more).
     pub breaks: Vec<Break>,
+    /// Events rewritten by recorded, sanctioned rewrites, over all streams.
+    pub rewrites: u64,
 }
 
 /// How far [`verify_all`](super::verify_all) is, after each batch.

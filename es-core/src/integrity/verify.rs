@@ -3,7 +3,9 @@
 
 use uuid::Uuid;
 
+use super::expect::{Expectations, StreamExpect};
 use super::report::{Break, BreakKind, Progress, StreamCheck, Verification};
+use super::rewrite::{recorded_rewrites, RewriteRecord};
 use super::{ChainHash, Link, LinkKey, Links};
 use crate::error::StoreError;
 
@@ -62,6 +64,8 @@ struct Current {
     next_version: u64,
     last_position: u64,
     suspect: Option<Suspect>,
+    /// What recorded rewrites say this stream must still hold.
+    expect: Option<StreamExpect>,
 }
 
 /// Verifies links fed in (stream, version) order, one stream after another; pure, so any walk
@@ -69,6 +73,7 @@ struct Current {
 #[derive(Debug, Default)]
 pub struct Verifier {
     current: Option<Current>,
+    expect: Expectations,
     done: Vec<StreamCheck>,
     streams: u64,
     events: u64,
@@ -78,6 +83,13 @@ impl Verifier {
     /// A verifier that has seen nothing.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A verifier that also holds streams to what `records` (recorded rewrites, in the order of
+    /// [`REWRITES_STREAM`](super::REWRITES_STREAM)) say: each rewritten event keeps the hash the
+    /// rewrite gave it, and the stream's head then, unless a later recorded rewrite re-chained it.
+    pub fn with_rewrites(records: &[RewriteRecord]) -> Self {
+        Verifier { expect: Expectations::from_records(records), ..Self::default() }
     }
 
     /// Events fed so far.
@@ -97,17 +109,30 @@ impl Verifier {
             self.finish_stream();
             self.streams += 1;
             self.current = Some(Current {
-                check: StreamCheck { stream: link.stream.to_owned(), events: 0, head: None, broken: None },
+                check: StreamCheck {
+                    stream: link.stream.to_owned(),
+                    events: 0,
+                    head: None,
+                    broken: None,
+                    rewrites: 0,
+                },
                 prev: ChainHash::GENESIS,
                 next_version: 1,
                 last_position: 0,
                 suspect: None,
+                expect: self.expect.take(link.stream),
             });
         }
         let Some(c) = self.current.as_mut() else { return };
         c.check.events += 1;
         if c.check.broken.is_none() {
             c.check.broken = step(c, link);
+        }
+        // Only a link that verifies is held to its recorded hash: an edit stays an edit.
+        if c.check.broken.is_none() && c.suspect.is_none() {
+            if let Some(expect) = c.expect.as_mut() {
+                c.check.broken = expect.check(link);
+            }
         }
     }
 
@@ -116,9 +141,14 @@ impl Verifier {
         std::mem::take(&mut self.done)
     }
 
-    /// Finishes the last stream and returns the checks not taken yet.
+    /// Finishes the last stream and returns the checks not taken yet, then a check for each
+    /// stream that recorded rewrites name and that was never fed (its events are gone).
     pub fn finish(mut self) -> Vec<StreamCheck> {
         self.finish_stream();
+        for (stream, expect) in std::mem::take(&mut self.expect).into_unseen() {
+            let broken = expect.finish(&stream);
+            self.done.push(StreamCheck { stream, events: 0, head: None, broken, rewrites: expect.rewrites });
+        }
         self.done
     }
 
@@ -127,6 +157,12 @@ impl Verifier {
             if let Some(s) = c.suspect.take() {
                 c.check.broken =
                     Some(broken(&c.check.stream, s.version, s.position, s.id, BreakKind::Edited));
+            }
+            if let Some(expect) = &c.expect {
+                c.check.rewrites = expect.rewrites;
+                if c.check.broken.is_none() {
+                    c.check.broken = expect.finish(&c.check.stream);
+                }
             }
             c.check.head = c.check.broken.is_none().then_some(c.prev);
             self.done.push(c.check);
@@ -179,9 +215,25 @@ fn step(c: &mut Current, l: &Link<'_>) -> Option<Break> {
 /// Links lent per round trip.
 const BATCH: usize = 2_000;
 
-/// Verifies one stream's chain.
+/// Verifies one stream's chain, and what the recorded rewrites of it say (reading
+/// [`REWRITES_STREAM`](super::REWRITES_STREAM) whole: O(recorded rewrites) on top of the stream).
 pub async fn verify_stream<S: Links>(store: &S, stream: &str) -> Result<StreamCheck, StoreError> {
-    let mut verifier = Verifier::new();
+    let records = recorded_rewrites(store, Some(stream)).await?;
+    walk_stream(store, stream, Verifier::with_rewrites(&records)).await
+}
+
+/// Verifies one stream's chain alone, without reading the recorded rewrites: every edit,
+/// deletion, insertion and reordering is still found; a chain recomputed after a recorded
+/// rewrite is not ([`BreakKind::Rechained`]), and [`StreamCheck::rewrites`] stays 0.
+pub async fn verify_chain<S: Links>(store: &S, stream: &str) -> Result<StreamCheck, StoreError> {
+    walk_stream(store, stream, Verifier::new()).await
+}
+
+async fn walk_stream<S: Links>(
+    store: &S,
+    stream: &str,
+    mut verifier: Verifier,
+) -> Result<StreamCheck, StoreError> {
     let mut after = 0;
     loop {
         let mut last = after;
@@ -196,22 +248,20 @@ pub async fn verify_stream<S: Links>(store: &S, stream: &str) -> Result<StreamCh
         }
         after = last;
     }
-    Ok(verifier.finish().pop().unwrap_or_else(|| StreamCheck {
-        stream: stream.to_owned(),
-        events: 0,
-        head: None,
-        broken: None,
-    }))
+    let empty =
+        || StreamCheck { stream: stream.to_owned(), events: 0, head: None, broken: None, rewrites: 0 };
+    Ok(verifier.finish().pop().unwrap_or_else(empty))
 }
 
 /// Verifies every stream, calling `progress` after each batch; reports the first broken link of
-/// each broken stream.
+/// each broken stream, and counts the events that recorded rewrites replaced.
 pub async fn verify_all<S: Links>(
     store: &S,
     mut progress: impl FnMut(&Progress),
 ) -> Result<Verification, StoreError> {
     let total = store.head().await?.position();
-    let mut verifier = Verifier::new();
+    let records = recorded_rewrites(store, None).await?;
+    let mut verifier = Verifier::with_rewrites(&records);
     let mut report = Verification::default();
     let (mut stream, mut version) = (String::new(), 0);
     loop {
@@ -225,7 +275,7 @@ pub async fn verify_all<S: Links>(
                 verifier.feed(l);
             })
             .await?;
-        report.breaks.extend(verifier.take_finished().into_iter().filter_map(|c| c.broken));
+        report.add(verifier.take_finished());
         progress(&Progress { events: verifier.events(), streams: verifier.streams(), total });
         match last {
             Some((s, v)) if n == BATCH => (stream, version) = (s, v),
@@ -234,8 +284,17 @@ pub async fn verify_all<S: Links>(
     }
     report.streams = verifier.streams();
     report.events = verifier.events();
-    report.breaks.extend(verifier.finish().into_iter().filter_map(|c| c.broken));
+    report.add(verifier.finish());
     Ok(report)
+}
+
+impl Verification {
+    fn add(&mut self, checks: Vec<StreamCheck>) {
+        for c in checks {
+            self.rewrites += c.rewrites;
+            self.breaks.extend(c.broken);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! the events (snapshots, checkpoints, leases) and the turns are in `side.rs`.
 
 mod links;
+mod rewrite;
 mod side;
 
 pub use side::MemoryTurn;
@@ -105,9 +106,9 @@ impl MemoryStore {
     }
 
     /// Forgets `subject`: deletes its key, so the personal data of its events reads as erased
-    /// from now on ([`crate::personal`]). Whether it had a key.
-    pub async fn forget(&self, subject: &str) -> Result<bool, StoreError> {
-        self.keys.forget(subject).await
+    /// from now on, and reports what stays readable ([`crate::personal::forget`]).
+    pub async fn forget(&self, subject: &str) -> Result<crate::personal::Forgotten, StoreError> {
+        crate::personal::forget(self, &self.keys, subject).await
     }
 
     /// The number of events stored.

@@ -14,6 +14,7 @@ mod appends;
 mod concurrency;
 mod integrity;
 mod reads;
+mod rewrite;
 mod side_tables;
 
 pub use appends::{
@@ -28,6 +29,7 @@ pub use reads::{
     large_payloads, odd_stream_names, read_all_in_global_order, read_stream_from_and_limit,
     visits_match_reads,
 };
+pub use rewrite::rewrites_rechain;
 pub use side_tables::{
     checkpoints_per_projection, dead_letters_park_and_unpark, leases_have_one_holder_and_fence,
     side_tables_survive_reopen, snapshots_newest_wins_per_stream,
@@ -48,7 +50,7 @@ macro_rules! __conformance_checks {
                 large_payloads odd_stream_names visits_match_reads concurrent_exact_appends
                 concurrent_any_appends readers_never_skip subscription_follows_without_gap
                 snapshots_newest_wins_per_stream checkpoints_per_projection leases_have_one_holder_and_fence
-                dead_letters_park_and_unpark chains_verify
+                dead_letters_park_and_unpark chains_verify rewrites_rechain
             ]
             reopen: [ side_tables_survive_reopen ]
         }
@@ -105,7 +107,8 @@ fn show(e: ExpectedVersion) -> String {
 /// `$fresh` is an expression (it may `.await`) that gives a fresh, empty store each time it is
 /// evaluated. The store must keep snapshots, checkpoints, leases and the hash chain too
 /// ([`es_core::SnapshotStore`], [`es_core::CheckpointStore`], [`es_core::Leases`],
-/// [`es_core::integrity::Links`]). Optional, in this order:
+/// [`es_core::integrity::Links`]) and its sanctioned rewrites ([`es_core::integrity::Rewrite`]).
+/// Optional, in this order:
 /// - `reopen = |store| async move { .. }` opens the same store again, as a restarted process
 ///   would (default: a clone, right for stores in memory);
 /// - `teardown = |store| async { .. }` runs after a check passed.

@@ -1,0 +1,66 @@
+//! Sanctioned rewrites in memory: the payloads replaced, the stream re-chained and the records
+//! appended under one hold of the write lock, so no reader or writer sees a part of it.
+
+use std::sync::PoisonError;
+
+use crate::backend::metadata_to_json;
+use crate::error::StoreError;
+use crate::expected::ExpectedVersion;
+use crate::integrity::{ChainHash, Link, PayloadEdit, Rechain, Rewrite, Rewritten, REWRITES_STREAM};
+use crate::store::EventStore;
+use crate::time::{now_micros, to_micros};
+
+use super::{Log, MemoryStore};
+
+impl Rewrite for MemoryStore {
+    async fn rewrite_payloads(
+        &self,
+        stream: &str,
+        edits: Vec<PayloadEdit>,
+        reason: &str,
+    ) -> Result<Rewritten, StoreError> {
+        let mut rechain =
+            Rechain::new(Self::BACKEND, stream, edits).map_err(|e| e.into_store(Self::BACKEND))?;
+        let mut log = self.log.write().unwrap_or_else(PoisonError::into_inner);
+        let slots: Vec<u32> = log.streams.get(stream).map(|(_, s)| s.clone()).unwrap_or_default();
+        let from = usize::try_from(rechain.from()).unwrap_or(usize::MAX);
+        if let Some(&before) = slots.get(from.saturating_sub(2)).filter(|_| from > 1) {
+            rechain.prev(log.slots[before as usize].hash);
+        }
+        for &i in slots.iter().skip(from - 1) {
+            feed(&log, i, &mut rechain)?;
+        }
+        let (updates, rewritten) = rechain.finish().map_err(|e| e.into_store(Self::BACKEND))?;
+        let records = rewritten.records(reason, to_micros(now_micros()))?;
+        // Record first: an append that fails leaves the events untouched.
+        let appended = log.append(REWRITES_STREAM, ExpectedVersion::Any, records)?;
+        for u in updates {
+            let slot = &mut log.slots[(u.position - 1) as usize];
+            if let Some(payload) = u.payload {
+                slot.payload = payload;
+            }
+            slot.hash = u.hash;
+        }
+        drop(log);
+        self.appended.appended(&appended);
+        Ok(rewritten)
+    }
+}
+
+/// Feeds the event in slot `i` to `rechain`, as the chain sees it.
+fn feed(log: &Log, i: u32, rechain: &mut Rechain) -> Result<(), StoreError> {
+    let e = log.lend(i);
+    let hash: ChainHash = log.slots[i as usize].hash;
+    rechain.feed(&Link {
+        position: e.position,
+        stream: e.stream,
+        stream_version: e.stream_version,
+        id: e.id,
+        name: e.name,
+        schema_version: e.schema_version,
+        payload: e.payload,
+        metadata: &metadata_to_json(e.metadata),
+        recorded_us: to_micros(e.recorded_at),
+        hash: Some(hash),
+    })
+}
