@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-/// Look inside an event store.
+/// Look inside an event store. The commands that look open it read-only and never migrate it.
 #[derive(Debug, Parser)]
 #[command(
     name = "es",
@@ -32,7 +32,8 @@ pub enum Command {
         #[arg(long, default_value = "")]
         prefix: String,
     },
-    /// The events of one stream: version, position, time, name, schema version, metadata, payload.
+    /// The events of one stream: version, position, time, name, schema version, metadata,
+    /// payload; personal fields shown as `<sealed: subject ID>`, or `<erased>` once forgotten.
     Show {
         /// The stream, as stored (`Account-ann`).
         stream: String,
@@ -57,7 +58,9 @@ pub enum Command {
         /// Only this reactor's or relay's.
         name: Option<String>,
     },
-    /// Forgets a subject: deletes its key, so its personal data reads as erased.
+    /// Brings the store's schema up to date (read-write), printing its version before and after.
+    Migrate,
+    /// Forgets a subject: deletes its key, so its personal data reads as erased (read-write).
     Forget {
         /// The subject (`#[event(subject)]`).
         subject: String,
@@ -65,9 +68,21 @@ pub enum Command {
     /// Every event type this program registered: names, versions, upcast chains (embedded
     /// binaries; Markdown, or JSON with --json).
     Catalogue,
-    /// Rebuilds a projection registered in this program from the first event, with progress.
+    /// Rebuilds a projection registered in this program from the first event, with progress
+    /// (read-write).
     Rebuild {
         /// The projection's name (its checkpoint's).
         name: String,
     },
+}
+
+impl Command {
+    /// How the command opens the store: only `forget` and `rebuild` change it (`migrate` and
+    /// `catalogue` open it their own way).
+    pub fn access(&self) -> crate::target::Access {
+        match self {
+            Command::Forget { .. } | Command::Rebuild { .. } => crate::target::Access::Write,
+            _ => crate::target::Access::Read,
+        }
+    }
 }

@@ -8,9 +8,11 @@ use es_core::StoreError;
 pub struct CliError(String);
 
 impl CliError {
-    /// An error that says `why` (newlines become spaces: one line).
+    /// An error that says `why` (newlines become spaces: one line; other control characters,
+    /// from stored names quoted in it, escaped).
     pub fn new(why: impl Into<String>) -> Self {
-        CliError(why.into().split_whitespace().collect::<Vec<_>>().join(" "))
+        let line = why.into().split_whitespace().collect::<Vec<_>>().join(" ");
+        CliError(crate::escape::escape(&line).into_owned())
     }
 }
 

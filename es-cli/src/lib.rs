@@ -5,8 +5,14 @@
 //! es --store sqlite:bank.db streams             # streams with their event counts
 //! es --store sqlite:bank.db show Account-ann    # one stream's events (--json for machines)
 //! es --store postgres://postgres@127.0.0.1/test --schema es_bank tail
-//! es --store sqlite:bank.db stats | projections | verify | parked | forget SUBJECT
+//! es --store sqlite:bank.db stats | projections | verify | parked | forget SUBJECT | migrate
 //! ```
+//!
+//! The commands that look (`streams`, `show`, `tail`, `stats`, `projections`, `verify`,
+//! `parked`) open the store read-only: they never create a file or a schema, and never migrate
+//! one (a store that needs it is an error that says to run `es migrate`). `forget` and
+//! `rebuild` open it read-write; `migrate` brings its schema up to date. Every name and text
+//! read from the store is printed with control characters escaped ([`escape`]).
 //!
 //! Embedded, with the program's projections registered, it adds `catalogue` (every event type
 //! the program registered) and `rebuild NAME` (with a progress bar, or plain lines when the
@@ -38,9 +44,11 @@
 mod admin;
 mod args;
 mod error;
+mod escape;
 mod ops;
 mod progress;
 mod read;
+mod sealed;
 mod target;
 mod typed;
 
@@ -56,6 +64,7 @@ use serde::Serialize;
 use crate::admin::Store;
 use crate::args::{Args, Command};
 pub use crate::error::CliError;
+pub use crate::escape::escape;
 use crate::progress::Progress;
 use crate::target::Target;
 use crate::typed::{Rebuild, Rebuilder};
@@ -154,10 +163,12 @@ impl App {
 
     /// Runs one command; `Ok(false)` when it found something wrong (a broken chain).
     async fn execute(&self, args: &Args, out: &mut Output<'_>) -> Result<bool, CliError> {
-        if let Command::Catalogue = args.command {
-            return typed::catalogue(out).map(|()| true);
+        match args.command {
+            Command::Catalogue => return typed::catalogue(out).map(|()| true),
+            Command::Migrate => return ops::migrate(&args.store, &args.schema, out).await.map(|()| true),
+            _ => {}
         }
-        match target::open(&args.store, &args.schema).await? {
+        match target::open(&args.store, &args.schema, args.command.access()).await? {
             Target::Sqlite(store) => self.on(&store, &args.command, out).await,
             Target::Postgres(store) => self.on(&store, &args.command, out).await,
         }
@@ -179,6 +190,8 @@ impl App {
             Command::Parked { name } => ops::parked(store, name.as_deref(), out).await?,
             Command::Forget { subject } => ops::forget(store, subject, out).await?,
             Command::Catalogue => typed::catalogue(out)?,
+            // `execute` runs it before any store is opened: it opens the store its own way.
+            Command::Migrate => return Err(CliError::new("migrate opens the store itself")),
             Command::Rebuild { name } => self.rebuild(store, name, out).await?,
         }
         Ok(true)

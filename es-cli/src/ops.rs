@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::admin::Store;
 use crate::error::CliError;
+use crate::escape::escape;
 use crate::progress::Progress;
 use crate::Output;
 
@@ -39,11 +40,19 @@ pub async fn projections<S: Store>(store: &S, out: &mut Output<'_>) -> Result<()
     )?;
     for s in &rows {
         let (owner, renewed) = match &s.lease {
-            Some(l) => (format!("{} ({})", l.owner, l.epoch), time(l.renewed_at)),
+            Some(l) => (format!("{} ({})", escape(&l.owner), l.epoch), time(l.renewed_at)),
             None => ("-".to_owned(), "-".to_owned()),
         };
         let position = s.cursor.map_or("-".to_owned(), |c| c.to_string());
-        writeln!(out.w, "{:<28} {:>12} {:>8}  {:<24} {:<20}", s.name, position, s.lag, owner, renewed)?;
+        writeln!(
+            out.w,
+            "{:<28} {:>12} {:>8}  {:<24} {:<20}",
+            escape(&s.name),
+            position,
+            s.lag,
+            owner,
+            renewed
+        )?;
     }
     Ok(())
 }
@@ -75,7 +84,7 @@ pub async fn verify<S: Store>(store: &S, out: &mut Output<'_>) -> Result<bool, C
             report.breaks.len()
         )?;
         for b in &report.breaks {
-            writeln!(out.w, "  {b}")?;
+            writeln!(out.w, "  {}", escape(&b.to_string()))?;
         }
     }
     Ok(report.breaks.is_empty())
@@ -105,13 +114,13 @@ pub async fn parked<S: Store>(store: &S, name: Option<&str>, out: &mut Output<'_
         writeln!(
             out.w,
             "  {} at {} ({} v{}, {}): {} attempts: {}",
-            p.reactor,
+            escape(&p.reactor),
             p.event.position,
-            p.event.stream,
+            escape(&p.event.stream),
             p.event.stream_version,
-            p.event.name,
+            escape(&p.event.name),
             p.attempts,
-            p.error
+            escape(&p.error)
         )?;
     }
     Ok(())
@@ -119,14 +128,53 @@ pub async fn parked<S: Store>(store: &S, name: Option<&str>, out: &mut Output<'_
 
 pub async fn forget<S: Store>(store: &S, subject: &str, out: &mut Output<'_>) -> Result<(), CliError> {
     let keys = store.keys().ok_or_else(|| CliError::new("this store keeps no keys"))?;
-    let had = keys.forget(subject).await?;
+    let report = es_core::personal::forget(store, &keys, subject).await?;
     if out.json {
-        return out.json_value(&json!({ "subject": subject, "had_key": had }));
+        let plaintext: Vec<Value> = report
+            .plaintext
+            .iter()
+            .map(|p| json!({ "stream": p.stream, "version": p.version, "position": p.position, "name": p.name, "fields": p.fields }))
+            .collect();
+        return out
+            .json_value(&json!({ "subject": subject, "had_key": report.had_key, "plaintext": plaintext }));
     }
-    if had {
-        writeln!(out.w, "forgot {subject}: its personal data now reads as erased")?;
+    let subject = escape(subject);
+    if report.had_key {
+        writeln!(out.w, "forgot {subject}: its sealed personal data now reads as erased")?;
     } else {
-        writeln!(out.w, "{subject} has no key (never had personal data, or was forgotten already)")?;
+        writeln!(out.w, "{subject} has no key (never had sealed personal data, or was forgotten already)")?;
+    }
+    if !report.plaintext.is_empty() {
+        writeln!(
+            out.w,
+            "NOT ERASED: {} events hold {subject}'s personal data in plain text (stored before the fields were marked personal); seal them (es_core::personal::seal_plaintext), then forget again:",
+            report.plaintext.len()
+        )?;
+        for p in &report.plaintext {
+            writeln!(
+                out.w,
+                "  {} v{} ({}): {}",
+                escape(&p.stream),
+                p.version,
+                escape(&p.name),
+                p.fields.join(", ")
+            )?;
+        }
+        return Err(CliError::new(format!("{subject}: personal data in plain text was not erased")));
+    }
+    Ok(())
+}
+
+/// `migrate`: the store opened read-write, its schema brought up to date.
+pub async fn migrate(url: &str, schema: &str, out: &mut Output<'_>) -> Result<(), CliError> {
+    let (from, to) = crate::target::migrate(url, schema).await?;
+    if out.json {
+        return out.json_value(&json!({ "from": from, "to": to }));
+    }
+    match from {
+        Some(from) if from == to => writeln!(out.w, "the schema is up to date (version {to})")?,
+        Some(from) => writeln!(out.w, "migrated the schema from version {from} to {to}")?,
+        None => writeln!(out.w, "created the schema {} at version {to}", escape(schema))?,
     }
     Ok(())
 }

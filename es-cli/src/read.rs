@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 
 use crate::admin::Store;
 use crate::error::CliError;
+use crate::escape::escape;
+use crate::sealed::{self, Subjects};
 use crate::Output;
 
 pub async fn streams<S: Store>(store: &S, prefix: &str, out: &mut Output<'_>) -> Result<(), CliError> {
@@ -18,14 +20,15 @@ pub async fn streams<S: Store>(store: &S, prefix: &str, out: &mut Output<'_>) ->
     }
     writeln!(out.w, "{:>8}  stream", "events")?;
     for r in &rows {
-        writeln!(out.w, "{:>8}  {}", r.events, r.stream)?;
+        writeln!(out.w, "{:>8}  {}", r.events, escape(&r.stream))?;
     }
     writeln!(out.w, "{} streams", rows.len())?;
     Ok(())
 }
 
-/// One event as JSON: every field, payload and metadata as JSON values.
-pub fn event_json(e: &StoredEvent) -> Value {
+/// One event as JSON: every field, payload and metadata as JSON values, and its sealed
+/// personal fields with their state.
+pub fn event_json(e: &StoredEvent, fields: &[sealed::Field]) -> Value {
     json!({
         "stream": e.stream,
         "version": e.stream_version,
@@ -38,6 +41,7 @@ pub fn event_json(e: &StoredEvent) -> Value {
         "rust_type": rust_type(&e.name, e.schema_version),
         "metadata": serde_json::to_value(&e.metadata).unwrap_or(Value::Null),
         "payload": serde_json::from_str::<Value>(e.payload.get()).unwrap_or(Value::Null),
+        "sealed": sealed::json(fields),
     })
 }
 
@@ -48,21 +52,22 @@ fn rust_type(name: &str, version: u32) -> Option<&'static str> {
     exact.or_else(|| events.iter().find(|r| r.name == name)).map(|r| r.rust_type)
 }
 
-fn event_line(e: &StoredEvent) -> String {
+/// One event on a line, every stored text escaped, sealed fields shown by their state.
+fn event_line(e: &StoredEvent, fields: &[sealed::Field]) -> String {
     let typed = rust_type(&e.name, e.schema_version).map(|t| format!(" ({t})")).unwrap_or_default();
     let meta = if e.metadata.is_empty() {
         String::new()
     } else {
-        format!("  metadata {}", serde_json::to_string(&e.metadata).unwrap_or_default())
+        format!("  metadata {}", escape(&serde_json::to_string(&e.metadata).unwrap_or_default()))
     };
     format!(
         "{:>5} {:>9}  {}  {} v{}{typed}  {}{meta}",
         e.stream_version,
         e.position,
         humantime::format_rfc3339_micros(e.recorded_at),
-        e.name,
+        escape(&e.name),
         e.schema_version,
-        e.payload.get()
+        sealed::text(e.payload.get(), fields)
     )
 }
 
@@ -79,13 +84,19 @@ pub async fn show<S: Store>(store: &S, stream: &str, out: &mut Output<'_>) -> Re
     if events.is_empty() {
         return Err(CliError::new(format!("no stream `{stream}` in this store (`es streams` lists them)")));
     }
-    if out.json {
-        return out.json_value(&Value::Array(events.iter().map(event_json).collect()));
-    }
-    writeln!(out.w, "{stream}: {} events", events.len())?;
-    writeln!(out.w, "{:>5} {:>9}  {:<27}  event", "ver", "position", "recorded at")?;
+    let mut subjects = Subjects::default();
+    let mut fields = Vec::with_capacity(events.len());
     for e in &events {
-        writeln!(out.w, "{}", event_line(e))?;
+        fields.push(subjects.fields(store, e.payload.get()).await);
+    }
+    if out.json {
+        let list = events.iter().zip(&fields).map(|(e, f)| event_json(e, f)).collect();
+        return out.json_value(&Value::Array(list));
+    }
+    writeln!(out.w, "{}: {} events", escape(stream), events.len())?;
+    writeln!(out.w, "{:>5} {:>9}  {:<27}  event", "ver", "position", "recorded at")?;
+    for (e, f) in events.iter().zip(&fields) {
+        writeln!(out.w, "{}", event_line(e, f))?;
     }
     Ok(())
 }
@@ -99,16 +110,18 @@ pub async fn tail<S: Store>(
     let mut after = if all { Cursor::START } else { store.head().await? };
     let mut watch = store.watch();
     let mut printed = 0;
+    let mut subjects = Subjects::default();
     loop {
         let page = store.read_all(after, 256).await?;
         for e in &page {
             if count.is_some_and(|c| printed >= c) {
                 return Ok(());
             }
+            let fields = subjects.fields(store, e.payload.get()).await;
             if out.json {
-                writeln!(out.w, "{}", event_json(e))?;
+                writeln!(out.w, "{}", event_json(e, &fields))?;
             } else {
-                writeln!(out.w, "{:<20} {}", e.stream, event_line(e))?;
+                writeln!(out.w, "{:<20} {}", escape(&e.stream), event_line(e, &fields))?;
             }
             out.w.flush()?;
             after = e.cursor;
@@ -149,7 +162,7 @@ pub async fn stats<S: Store>(store: &S, out: &mut Output<'_>) -> Result<(), CliE
     writeln!(out.w, "checkpoints: {checkpoints}; parked events: {parked}")?;
     writeln!(out.w, "by name:")?;
     for (name, n) in &names {
-        writeln!(out.w, "  {n:>8}  {name}")?;
+        writeln!(out.w, "  {n:>8}  {}", escape(name))?;
     }
     Ok(())
 }

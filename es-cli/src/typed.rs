@@ -5,9 +5,10 @@ use std::future::Future;
 use std::io::Write;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::time::Duration;
 
 use es_core::registry::EventRegistration;
-use es_core::{CheckpointStore, EventStore, Projection, ProjectionRunner, StoreError};
+use es_core::{EventStore, Leases, Projection, ProjectionRunner, StoreError};
 use es_postgres::PostgresStore;
 use es_sqlite::SqliteStore;
 use serde::de::DeserializeOwned;
@@ -101,7 +102,12 @@ impl<P: Projection + Default + Serialize + DeserializeOwned> Rebuild for Rebuild
     }
 }
 
-/// Forgets the checkpoint, then reads every event a batch at a time, reporting progress.
+/// How long the rebuild's lease lasts unless renewed (it is renewed at every batch).
+const REBUILD_LEASE: Duration = Duration::from_secs(30);
+
+/// Under the projection's lease (so no live worker saves meanwhile, and one that was paused
+/// past its lease is fenced): forgets the checkpoint, then reads every event a batch at a time,
+/// saving each checkpoint fenced and reporting progress.
 async fn rebuild<P, S>(
     store: S,
     name: &str,
@@ -110,17 +116,37 @@ async fn rebuild<P, S>(
 ) -> Result<u64, StoreError>
 where
     P: Projection + Default + Serialize + DeserializeOwned,
-    S: EventStore + CheckpointStore,
+    S: EventStore + Leases,
 {
+    let owner = format!("es-rebuild/{}", es_core::lease::worker_id());
+    let Some(mut lease) = store.acquire(name, &owner, REBUILD_LEASE).await? else {
+        let holder = store.lease(name).await?.map(|l| format!("{} (epoch {})", l.owner, l.epoch));
+        return Err(StoreError::backend(
+            "es",
+            format!(
+                "projection `{name}` is held by {}: stop its workers, or wait for the lease to lapse, then rebuild",
+                holder.unwrap_or_else(|| "another worker".into())
+            ),
+        ));
+    };
     store.delete_checkpoint(name).await?;
-    let mut runner = ProjectionRunner::<P, _>::start(name, store).await?.with_batch(2_000);
+    let mut runner = ProjectionRunner::<P, _>::start(name, store.clone()).await?.with_batch(2_000);
     let mut read = 0u64;
-    loop {
-        let n = runner.step().await?;
+    let result = loop {
+        let n = match runner.step_under(&lease).await {
+            Ok(n) => n,
+            Err(e) => break Err(e),
+        };
         if n == 0 {
-            return Ok(read);
+            break Ok(read);
         }
         read += n as u64;
         progress.at(read, out);
-    }
+        lease = match store.acquire(name, &owner, REBUILD_LEASE).await? {
+            Some(renewed) => renewed,
+            None => break Err(StoreError::Fenced { lease: name.to_owned(), epoch: lease.epoch }),
+        };
+    };
+    store.release(&lease).await?;
+    result
 }

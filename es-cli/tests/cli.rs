@@ -6,9 +6,12 @@ use std::process::{Command, Output};
 
 use es_core::{
     Checkpoint, CheckpointStore, Cursor, DeadLetters, Event, EventContext, EventStore, ExpectedVersion,
-    Metadata, NewEvent, Parked, Project, Projection,
+    Leases, Metadata, NewEvent, Parked, Project, Projection,
 };
 use serde::{Deserialize, Serialize};
+
+#[path = "cli/safety.rs"]
+mod safety;
 
 fn es(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_es")).args(args).output().expect("run es")
@@ -267,4 +270,45 @@ async fn rebuild_100_000_events_with_plain_progress_and_catalogue() {
     let state: Total = serde_json::from_str(saved.state.expect("state").get()).expect("state");
     assert_eq!(state.sum, (0..100_000u64).sum::<u64>());
     assert!(catalogue.contains("| Numbered | 1 | `cli::Numbered` |"), "{catalogue}");
+}
+
+/// `rebuild` runs under the projection's lease: while a live worker holds it, the rebuild is
+/// refused and touches nothing; once free, it rebuilds and gives the lease back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebuild_takes_the_projections_lease() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("leased.db");
+    let store = es_sqlite::SqliteStore::open(&path).await.expect("open");
+    let batch = (1..=10u64).map(|n| NewEvent::new("Numbered", 1, serde_json::json!({ "n": n }))).collect();
+    store.append("N-1", ExpectedVersion::NoStream, batch).await.expect("append");
+    let live =
+        store.acquire("total", "live-worker", std::time::Duration::from_secs(60)).await.expect("acquire");
+    let live = live.expect("the lease is free");
+    let run = |url: String| {
+        std::thread::spawn(move || {
+            let app = es_cli::App::new().projection::<Total>("total");
+            let (mut out, mut err) = (Vec::new(), Vec::new());
+            let code = app.run(["es", "--store", &url, "rebuild", "total"], &mut out, &mut err);
+            (code, String::from_utf8(err).expect("utf-8"))
+        })
+        .join()
+        .expect("the embedded app")
+    };
+    let url = format!("sqlite:{}", path.display());
+    let (code, err) = run(url.clone());
+    assert_ne!(code, std::process::ExitCode::SUCCESS, "refused while held");
+    assert!(err.contains("held by live-worker"), "{err}");
+    assert!(store.load_checkpoint("total").await.expect("load").is_none(), "nothing saved");
+
+    store.release(&live).await.expect("release");
+    let (code, err) = run(url);
+    assert_eq!(code, std::process::ExitCode::SUCCESS, "{err}");
+    let saved = store.load_checkpoint("total").await.expect("load").expect("a checkpoint");
+    let state: Total = serde_json::from_str(saved.state.expect("state").get()).expect("state");
+    assert_eq!(state.sum, 55);
+    let lease = store.lease("total").await.expect("lease").expect("taken once");
+    assert!(lease.owner.starts_with("es-rebuild/"), "{lease:?}");
+    let again =
+        store.acquire("total", "next-worker", std::time::Duration::from_secs(5)).await.expect("acquire");
+    assert!(again.is_some(), "the rebuild gave the lease back");
 }

@@ -14,7 +14,11 @@
 //!   dropped there, and consumers can drop one beyond it by the same id;
 //! - the broker down at start or mid-run: the relay waits with backoff, warns once, and
 //!   publishes everything in order once it is back;
-//! - a domain event that does not map is parked in the store's dead letters, not skipped;
+//! - a domain event that does not map, or whose messages NATS cannot take (a subject it refuses,
+//!   a message over the server's size limit, one the stream refuses to store), is parked in the
+//!   store's dead letters with the reason, not skipped, and the relay goes on;
+//! - stores take any UTF-8 stream name: header values built from it are escaped
+//!   ([`escape_header_value`]; `Es-Stream` of `a\r\nb` is `a%0D%0Ab`), never a panic;
 //! - one relay of a name publishes at a time across processes ([`Relay::run`] holds a lease).
 //!
 //! ```
@@ -64,7 +68,9 @@ mod status;
 
 pub use broker::{connect, how_to_start, url_from_env, LOCAL_URL};
 pub use error::RelayError;
-pub use message::{headers, message_id};
+pub use message::{
+    build_headers, escape_header_value, headers, message_id, unescape_header_value, Unpublishable,
+};
 pub use options::RelayOptions;
 pub use relay::Relay;
 pub use status::RelayStatus;

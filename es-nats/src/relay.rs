@@ -4,14 +4,16 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
+use async_nats::jetstream::context::{PublishError, PublishErrorKind};
 use async_nats::jetstream::{self, message::PublishMessage};
 use async_nats::Client;
-use es_core::integration::{Contract, MapError, Outgoing};
+use es_core::integration::{Contract, MapError, Message, Outgoing};
 use es_core::{Checkpoint, Cursor, DeadLetters, EventStore, Lease, Leases, Parked, StoreError, StoredEvent};
+use tracing::Instrument;
 
 use crate::broker::ensure_stream;
 use crate::error::RelayError;
-use crate::message::valid_subject_name;
+use crate::message::{build_headers, check_publishable, Unpublishable};
 use crate::options::RelayOptions;
 use crate::status::{Counters, RelayStatus};
 
@@ -94,36 +96,15 @@ where
     /// Publishes one batch: reads it, maps it, publishes every message, waits for every ack,
     /// then saves the checkpoint (fenced, when the relay holds its lease). Returns how many
     /// events it read; an unreachable broker is [`RelayError::Broker`] and nothing advances.
+    /// An event whose messages cannot be published (a subject NATS refuses, a message too
+    /// large, one the broker refuses to store) is parked in the store's dead letters with the
+    /// reason, and the relay goes on.
     pub async fn publish_batch(&mut self) -> Result<usize, RelayError> {
         let page = self.store.read_all(self.cursor, self.options.batch).await?;
         let Some(last) = page.last().map(|e| e.cursor) else { return Ok(0) };
         let span = tracing::debug_span!("es.relay.batch", relay = %self.name, after = %self.cursor, read = page.len());
-        let _entered = span.enter();
-        let mut acks = Vec::new();
-        for event in page.iter().filter(|e| C::handles(&e.name)) {
-            let messages = match self.map(event).await? {
-                Ok(out) => out.into_messages(),
-                Err(why) => {
-                    self.park(event, &why).await?;
-                    continue;
-                }
-            };
-            for (index, message) in messages.iter().enumerate() {
-                let publish = PublishMessage::build()
-                    .payload(message.payload.get().to_owned().into())
-                    .headers(crate::message::headers(&self.name, event, index, message));
-                let ack = self
-                    .js
-                    .send_publish(self.options.subject(message.name), publish)
-                    .await
-                    .map_err(|e| RelayError::Broker(e.to_string()))?;
-                acks.push(ack);
-            }
-        }
-        for ack in acks {
-            let ack = ack.await.map_err(|e| RelayError::Broker(e.to_string()))?;
-            self.counters.acked(ack.duplicate);
-        }
+        // Instrumented, not entered: the span must not stay current on this thread across awaits.
+        self.publish_page(&page).instrument(span).await?;
         let checkpoint = Checkpoint { cursor: last, state: None, saved_at: SystemTime::now() };
         match &self.lease {
             Some(lease) => self.store.save_checkpoint_fenced(checkpoint, lease).await?,
@@ -131,6 +112,71 @@ where
         }
         self.cursor = last;
         Ok(page.len())
+    }
+
+    /// Maps and publishes the events of `page`, then waits for every ack.
+    async fn publish_page(&mut self, page: &[StoredEvent]) -> Result<(), RelayError> {
+        let mut acks = Vec::new();
+        for event in page.iter().filter(|e| C::handles(&e.name)) {
+            let messages = match self.map(event).await? {
+                Ok(out) => out.into_messages(),
+                Err(why) => {
+                    self.park(event, "does not map", &why.to_string()).await?;
+                    continue;
+                }
+            };
+            // Every message of the event is checked before any is sent: an event is published
+            // whole or parked whole (unless the broker refuses one after it took another).
+            let prepared = match self.prepare(event, &messages) {
+                Ok(prepared) => prepared,
+                Err(why) => {
+                    self.park(event, "cannot be published", &why.to_string()).await?;
+                    continue;
+                }
+            };
+            for (subject, publish) in prepared {
+                match self.js.send_publish(subject, publish).await {
+                    Ok(ack) => acks.push((event, ack)),
+                    // The server's limit can shrink on a reconnect, after `prepare` checked it.
+                    Err(e) if e.kind() == PublishErrorKind::MaxPayloadExceeded => {
+                        self.park(event, "cannot be published", &e.to_string()).await?;
+                        break;
+                    }
+                    Err(e) => return Err(RelayError::Broker(e.to_string())),
+                }
+            }
+        }
+        for (event, ack) in acks {
+            match ack.await {
+                Ok(ack) => self.counters.acked(ack.duplicate),
+                Err(e) => match refused(&e) {
+                    Some(why) => self.park(event, "refused by the broker", &why.to_string()).await?,
+                    None => return Err(RelayError::Broker(e.to_string())),
+                },
+            }
+        }
+        Ok(())
+    }
+
+    /// The subject and message of each of `messages`, or why one cannot be published.
+    fn prepare(
+        &self,
+        event: &StoredEvent,
+        messages: &[Message],
+    ) -> Result<Vec<(String, PublishMessage)>, Unpublishable> {
+        let limit = self.client.server_info().max_payload;
+        messages
+            .iter()
+            .enumerate()
+            .map(|(index, message)| {
+                let subject = self.options.subject(message.name);
+                let headers = build_headers(&self.name, event, index, message)?;
+                check_publishable(&subject, &headers, message.payload.get().len(), limit)?;
+                let publish =
+                    PublishMessage::build().payload(message.payload.get().to_owned().into()).headers(headers);
+                Ok((subject, publish))
+            })
+            .collect()
     }
 
     /// Publishes every event committed so far, batch after batch; while the broker is
@@ -208,21 +254,16 @@ where
             }
             None => translate(),
         };
-        Ok(out.and_then(|out| match out.messages().iter().find(|m| !valid_subject_name(m.name)) {
-            Some(bad) => Err(MapError::new(format!(
-                "`{}` cannot be a subject: no spaces, wildcards or empty tokens",
-                bad.name
-            ))),
-            None => Ok(out),
-        }))
+        Ok(out)
     }
 
-    async fn park(&self, event: &StoredEvent, why: &MapError) -> Result<(), RelayError> {
-        tracing::warn!(relay = %self.name, position = event.position, error = %why, "event does not map: parked");
+    /// Parks `event` in the store's dead letters with `why`; `what` says which step failed.
+    async fn park(&self, event: &StoredEvent, what: &str, why: &str) -> Result<(), RelayError> {
+        tracing::warn!(relay = %self.name, position = event.position, error = %why, "event {what}: parked");
         let parked = Parked {
             reactor: self.name.clone(),
             event: event.clone(),
-            error: why.to_string(),
+            error: why.to_owned(),
             attempts: 1,
             parked_at: SystemTime::now(),
         };
@@ -243,8 +284,9 @@ where
     /// Renews the lease when a third of its time has passed.
     async fn renew_lease(&mut self) -> Result<(), RelayError> {
         let Some(lease) = &self.lease else { return Ok(()) };
-        let due = lease.renewed_at + self.options.lease_ttl / 3;
-        if SystemTime::now() >= due {
+        // Checked: a huge TTL would overflow `SystemTime` (a panic); such a lease is never due.
+        let due = lease.renewed_at.checked_add(self.options.lease_ttl / 3);
+        if due.is_some_and(|due| SystemTime::now() >= due) {
             let owner = lease.owner.clone();
             match self.store.acquire(&self.lease_name(), &owner, self.options.lease_ttl).await? {
                 Some(renewed) if renewed.epoch == lease.epoch => self.lease = Some(renewed),
@@ -272,4 +314,13 @@ where
             tracing::info!(relay = %self.name, "NATS broker reachable again: publishing");
         }
     }
+}
+
+/// The broker's refusal to store this one message (it would refuse it again), as opposed to a
+/// failure to reach it (retried).
+fn refused(e: &PublishError) -> Option<Unpublishable> {
+    let source = std::error::Error::source(e)?;
+    let js = source.downcast_ref::<jetstream::Error>()?;
+    (js.error_code() == jetstream::ErrorCode::STREAM_MESSAGE_EXCEEDS_MAXIMUM)
+        .then(|| Unpublishable::Refused(js.to_string()))
 }

@@ -73,21 +73,39 @@ pub(crate) const CHAIN_MIGRATION: i64 = 6;
 /// The schema version this program writes.
 pub const CURRENT: i64 = MIGRATIONS.len() as i64;
 
-/// Brings the schema up to date inside the caller's write transaction.
-pub async fn migrate(conn: &mut SqliteConnection) -> Result<(), MigrateError> {
+/// The schema version in `PRAGMA user_version`: a negative one is [`MigrateError::Invalid`]
+/// (this program never writes one), a newer one [`MigrateError::Newer`].
+async fn found_version(conn: &mut SqliteConnection) -> Result<usize, MigrateError> {
     let found: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&mut *conn).await?;
     if found > CURRENT {
         return Err(MigrateError::Newer { found });
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    usize::try_from(found).map_err(|_| MigrateError::Invalid { found })
+}
+
+/// The schema version of the database `conn` opens, checked without changing anything: an
+/// older one is [`MigrateError::NeedsMigrating`], for stores opened read-only.
+pub async fn check(conn: &mut SqliteConnection) -> Result<i64, MigrateError> {
+    let found = found_version(conn).await?;
+    if found < MIGRATIONS.len() {
+        return Err(MigrateError::NeedsMigrating { found: found as i64 });
+    }
+    Ok(CURRENT)
+}
+
+/// Brings the schema up to date inside the caller's write transaction; the version it found.
+pub async fn migrate(conn: &mut SqliteConnection) -> Result<i64, MigrateError> {
+    let found = found_version(conn).await?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found) {
         sqlx::query(sql).execute(&mut *conn).await?;
         // PRAGMA takes no bound parameters; the value is our own integer.
         sqlx::query(&format!("PRAGMA user_version = {}", index + 1)).execute(&mut *conn).await?;
     }
+    let found = found as i64;
     if found < CHAIN_MIGRATION && CHAIN_MIGRATION <= CURRENT {
         crate::links::backfill(conn).await?;
     }
-    Ok(())
+    Ok(found)
 }
 
 /// Why the schema could not be brought up to date.
@@ -98,6 +116,21 @@ pub enum MigrateError {
         "the database has schema version {found}, newer than this program's {CURRENT}: upgrade the program"
     )]
     Newer {
+        /// Its schema version.
+        found: i64,
+    },
+    /// `PRAGMA user_version` holds a value this program never writes (negative): not a file of
+    /// this store, or a damaged one.
+    #[error("the database has schema version {found}, which no version of this program writes: is it an event store?")]
+    Invalid {
+        /// The value found.
+        found: i64,
+    },
+    /// The file has an older schema and was opened read-only, so it cannot be brought up to date.
+    #[error(
+        "the database has schema version {found}, older than this program's {CURRENT}: it needs migrating: run `es migrate` (or open it read-write)"
+    )]
+    NeedsMigrating {
         /// Its schema version.
         found: i64,
     },

@@ -18,7 +18,6 @@ use tracing::Instrument;
 
 use crate::append::append_in;
 use crate::error::{backend_error, BACKEND};
-use crate::keys::SqliteKeys;
 use crate::rows::{lend_row, CONTEXT_COLUMNS, DECODE_COLUMNS};
 use crate::schema;
 
@@ -41,7 +40,7 @@ pub struct SqliteStore {
     /// This process's command queues, shared by clones.
     pub(crate) queues: Arc<LocalQueues>,
     /// Subjects' keys (the `personal_keys` table), cached.
-    keys: Keyring,
+    pub(crate) keys: Keyring,
 }
 
 /// How hard SQLite works to keep a committed append through a power loss.
@@ -88,7 +87,7 @@ impl SqliteStore {
             .await
             .map_err(open_error)?;
         let store = SqliteStore {
-            keys: Keyring::new(SqliteKeys { writer: writer.clone() }),
+            keys: crate::keys::keyring(writer.clone())?,
             writer,
             reader,
             path: Some(Arc::new(path.as_ref().to_owned())),
@@ -97,6 +96,38 @@ impl SqliteStore {
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Opens the store at `path` read-only, for tools that look inside: the file is never created,
+    /// written or migrated. A schema older than this program's is an error that says to migrate
+    /// (`es migrate`, or opening it read-write); a newer one says to upgrade the program. Every
+    /// write (append, forget, checkpoints) fails with SQLite's "readonly database" error.
+    pub async fn open_read_only(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path.as_ref())
+            .read_only(true)
+            .busy_timeout(Duration::from_secs(30));
+        let reader =
+            SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(|e| {
+                StoreError::Unavailable {
+                    backend: BACKEND,
+                    target: path.as_ref().display().to_string(),
+                    source: e.into(),
+                }
+            })?;
+        let mut conn = reader.acquire().await.map_err(backend_error)?;
+        schema::check(&mut conn).await.map_err(|e| StoreError::backend(BACKEND, e))?;
+        drop(conn);
+        Ok(SqliteStore {
+            // Reads only: the "writer" is the read-only pool too, so a write fails instead of
+            // changing the file.
+            keys: crate::keys::keyring(reader.clone())?,
+            writer: reader.clone(),
+            reader,
+            path: Some(Arc::new(path.as_ref().to_owned())),
+            appended: AppendSignal::default(),
+            queues: Arc::default(),
+        })
     }
 
     /// A store in memory, gone when the last clone is dropped. For tests.
@@ -112,7 +143,7 @@ impl SqliteStore {
             .await
             .map_err(backend_error)?;
         let store = SqliteStore {
-            keys: Keyring::new(SqliteKeys { writer: pool.clone() }),
+            keys: crate::keys::keyring(pool.clone())?,
             writer: pool.clone(),
             reader: pool,
             path: None,
@@ -130,10 +161,17 @@ impl SqliteStore {
         tx.commit().await.map_err(backend_error)
     }
 
-    /// Forgets `subject`: deletes its key, so the personal data of its events reads as erased
-    /// from now on (see `es_core::personal`). Whether it had a key.
-    pub async fn forget(&self, subject: &str) -> Result<bool, StoreError> {
-        self.keys.forget(subject).await
+    /// The schema version of the file (`PRAGMA user_version`): [`SCHEMA_VERSION`](crate::SCHEMA_VERSION)
+    /// once opened read-write.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("PRAGMA user_version").fetch_one(&self.reader).await.map_err(backend_error)
+    }
+
+    /// Forgets `subject`: deletes its key (securely: its bytes leave the file and the
+    /// write-ahead log), so the personal data of its events reads as erased from now on, and
+    /// reports what stays readable (`es_core::personal::forget`).
+    pub async fn forget(&self, subject: &str) -> Result<es_core::personal::Forgotten, StoreError> {
+        es_core::personal::forget(self, &self.keys, subject).await
     }
 
     /// The reading pool, for queries of your own (tools that list what the tables hold).
@@ -284,5 +322,45 @@ impl EventStore for SqliteStore {
 
     fn keys(&self) -> Option<Keyring> {
         Some(self.keys.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use es_core::{EventStore, ExpectedVersion, NewEvent, StoreError};
+
+    use super::SqliteStore;
+    use crate::MigrateError;
+
+    fn migrate_error(e: &StoreError) -> Option<&MigrateError> {
+        match e {
+            StoreError::Backend { source, .. } => source.downcast_ref(),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn read_only_reads_refuses_writes_and_never_migrates() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ro.db");
+        assert!(SqliteStore::open_read_only(&path).await.is_err(), "a missing file is not created");
+        assert!(!path.exists());
+        let store = SqliteStore::open(&path).await.expect("open");
+        let e = NewEvent::new("Pinged", 1, serde_json::json!({}));
+        store.append("P-1", ExpectedVersion::NoStream, vec![e]).await.expect("append");
+        store.close().await;
+
+        let ro = SqliteStore::open_read_only(&path).await.expect("open read-only");
+        assert_eq!(ro.read_stream("P-1", 1, 10).await.expect("read").len(), 1);
+        let e = NewEvent::new("Pinged", 1, serde_json::json!({}));
+        assert!(ro.append("P-1", ExpectedVersion::Any, vec![e]).await.is_err(), "a write fails");
+        ro.close().await;
+
+        let raw = sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display())).await.expect("connect");
+        sqlx::query("PRAGMA user_version = 3").execute(&raw).await.expect("older");
+        raw.close().await;
+        let older = SqliteStore::open_read_only(&path).await.expect_err("needs migrating");
+        assert!(matches!(migrate_error(&older), Some(MigrateError::NeedsMigrating { found: 3 })), "{older}");
+        assert!(older.to_string().contains("run `es migrate`"), "{older}");
     }
 }

@@ -5,6 +5,7 @@
 
 mod broker;
 mod kill;
+mod names;
 mod publish;
 
 use std::collections::HashMap;
@@ -24,6 +25,18 @@ pub struct Deposited {
 #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Flagged {
     pub n: u64,
+}
+
+/// Maps to a message as large as `size` says: over the server's limit, it is parked.
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Bulky {
+    pub size: usize,
+}
+
+#[derive(IntegrationEvent, Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[integration(name = "Blob")]
+pub struct Blob {
+    pub data: String,
 }
 
 /// Does not map: parked.
@@ -46,7 +59,7 @@ pub struct Flag {
 }
 
 #[derive(Contract)]
-#[contract(events(Deposited, Flagged, Garbled))]
+#[contract(events(Deposited, Flagged, Garbled, Bulky))]
 pub struct Payments;
 
 impl Translate<Deposited> for Payments {
@@ -64,6 +77,12 @@ impl Translate<Flagged> for Payments {
 impl Translate<Garbled> for Payments {
     fn translate(&self, e: &Garbled, _: &EventContext<'_>) -> Result<Outgoing, MapError> {
         Err(MapError::new(format!("garbled deposit {}", e.n)))
+    }
+}
+
+impl Translate<Bulky> for Payments {
+    fn translate(&self, e: &Bulky, _: &EventContext<'_>) -> Result<Outgoing, MapError> {
+        Outgoing::one(Blob { data: "x".repeat(e.size) })
     }
 }
 
@@ -104,7 +123,7 @@ pub async fn read_back(client: &Client, stream: &str) -> Vec<Received> {
         out.push(Received {
             subject: m.subject.to_string(),
             msg_id: header(headers::MSG_ID),
-            stream: header(headers::STREAM),
+            stream: es_nats::unescape_header_value(&header(headers::STREAM)).expect("an escaped stream"),
             stream_version: header(headers::STREAM_VERSION).parse().expect("a version"),
             payload: serde_json::from_slice(&m.payload).expect("JSON"),
         });
