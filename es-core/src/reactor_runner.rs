@@ -1,14 +1,18 @@
 //! `ReactorRunner`: feeds a reactor the store's events in the global order from its checkpoint,
 //! retries a failed reaction with backoff, then parks the event (or stops), and saves the
 //! checkpoint only after the effects of the events before it are done.
+//!
+//! Loading the keys an event's personal data needs is the store's work, not the reaction's: a
+//! failure there (a dropped connection, say) is retried with the same backoff, then returned
+//! from `catch_up` as a store error with the checkpoint just before the event, never parked.
 
-use std::future::Future;
 use std::time::Duration;
 
 use crate::checkpoint::{Checkpoint, CheckpointStore};
 use crate::cursor::Cursor;
 use crate::dead_letter::{DeadLetters, Parked};
 use crate::error::StoreError;
+use crate::personal::{keys, Keyring};
 use crate::reactor::{ReactContext, ReactError, Reactor};
 use crate::record::StoredEvent;
 use crate::retry::RetryPolicy;
@@ -58,6 +62,8 @@ pub struct ReactorRunner<R, S> {
     batch: usize,
     retry: RetryPolicy,
     on_failure: OnFailure,
+    /// Opens the personal data of the events reacted to (the store's keyring by default).
+    keys: Option<Keyring>,
 }
 
 impl<R, S> ReactorRunner<R, S>
@@ -72,7 +78,24 @@ where
         let cursor = store.load_checkpoint(&name).await?.map_or(Cursor::START, |c| c.cursor);
         let retry =
             RetryPolicy::default().max_attempts(3).backoff(Duration::from_millis(10), Duration::from_secs(1));
-        Ok(ReactorRunner { name, reactor, store, cursor, batch: 256, retry, on_failure: OnFailure::Park })
+        let keys = store.keys();
+        Ok(ReactorRunner {
+            name,
+            reactor,
+            store,
+            cursor,
+            batch: 256,
+            retry,
+            on_failure: OnFailure::Park,
+            keys,
+        })
+    }
+
+    /// Opens personal data with `keys` (a key management service, say) instead of the store's
+    /// keyring, as [`Repository::with_keys`](crate::Repository::with_keys) does.
+    pub fn with_keys(mut self, keys: Keyring) -> Self {
+        self.keys = Some(keys);
+        self
     }
 
     /// How many times a reaction is tried (at least 1) and the backoff between tries.
@@ -119,7 +142,11 @@ where
             let n = page.len();
             for event in &page {
                 if R::handles(&event.name) {
-                    if let Err((attempts, error)) = self.react_with_retries(event).await {
+                    let reacted = match self.react(event, self.retry.attempts()).await {
+                        Ok(reacted) => reacted,
+                        Err(e) => return Err(self.stop_at_store_error(e).await),
+                    };
+                    if let Err((attempts, error)) = reacted {
                         match self.on_failure {
                             OnFailure::Park => self.park(event, attempts, &error).await?,
                             OnFailure::Stop => {
@@ -147,7 +174,8 @@ where
     pub async fn retry_parked(&mut self) -> Result<usize, ReactorError> {
         let mut succeeded = 0;
         for parked in self.store.parked(&self.name).await? {
-            match self.keyed(&parked.event, self.react(&parked.event, 1)).await {
+            // A key that fails to load leaves the event parked as it was: the store failed.
+            match self.react(&parked.event, 1).await? {
                 Ok(()) => {
                     self.store.unpark(&self.name, parked.event.id).await?;
                     succeeded += 1;
@@ -166,35 +194,52 @@ where
         self.save().await
     }
 
-    /// Reacts to `event` in the scope of the store's keys, with the keys of the subjects
-    /// sealed in it loaded first.
-    async fn react_with_retries(&self, event: &StoredEvent) -> Result<(), (u32, ReactError)> {
-        self.keyed(event, self.react(event, self.retry.attempts())).await
-    }
-
-    /// Runs `reaction` (to `event`) in the scope of the store's keys, with the keys of the
-    /// subjects sealed in `event` loaded first.
-    async fn keyed<F>(&self, event: &StoredEvent, reaction: F) -> Result<(), (u32, ReactError)>
-    where
-        F: Future<Output = Result<(), (u32, ReactError)>>,
-    {
-        let Some(keys) = self.store.keys() else { return reaction.await };
-        if let Err(e) = keys.load_sealed(event.payload.get()).await {
-            return Err((1, ReactError::from(e)));
+    /// Ends a run at a store error met before reacting to an event: saves the checkpoint (the
+    /// events before it are done), so the next run starts at that event.
+    async fn stop_at_store_error(&self, error: StoreError) -> ReactorError {
+        if let Err(save) = self.save().await {
+            // Not saving costs only reacting again to the events since the last checkpoint.
+            tracing::warn!(reactor = %self.name, error = %save, "checkpoint not saved");
         }
-        keys.scoped(reaction).await
+        ReactorError::Store(error)
     }
 
-    /// Reacts to `event`, up to `attempts` times.
-    async fn react(&self, event: &StoredEvent, attempts: u32) -> Result<(), (u32, ReactError)> {
+    /// Reacts to `event`, up to `attempts` times, each in the scope of the keys of the subjects
+    /// sealed in it (loaded before every attempt: one may have expired from the cache during
+    /// the backoff). `Ok(Err(..))`: the reaction failed every attempt; `Err`: a key failed to
+    /// load, the event was not reacted to.
+    async fn react(
+        &self,
+        event: &StoredEvent,
+        attempts: u32,
+    ) -> Result<Result<(), (u32, ReactError)>, StoreError> {
         let lent = event.as_ref();
         let at = ReactContext::new(&lent, &self.name);
         let mut attempt = 1;
         loop {
-            match self.reactor.react_event(&at).await {
-                Ok(_) => return Ok(()),
-                Err(error) if attempt >= attempts => return Err((attempt, error)),
+            self.load_keys(event).await?;
+            match keys::scoped(self.keys.as_ref(), self.reactor.react_event(&at)).await {
+                Ok(_) => return Ok(Ok(())),
+                Err(error) if attempt >= attempts => return Ok(Err((attempt, error))),
                 Err(_) => {
+                    self.retry.wait(attempt).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// Loads the keys (not cached) of the subjects sealed in `event`, with the runner's retries
+    /// and backoff: a transient store failure does not end the run.
+    async fn load_keys(&self, event: &StoredEvent) -> Result<(), StoreError> {
+        let Some(keys) = &self.keys else { return Ok(()) };
+        let mut attempt = 1;
+        loop {
+            match keys.load_sealed(event.payload.get()).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt >= self.retry.attempts() => return Err(e),
+                Err(e) => {
+                    tracing::debug!(reactor = %self.name, position = event.position, error = %e, attempt, "key load failed: retrying");
                     self.retry.wait(attempt).await;
                     attempt += 1;
                 }
@@ -219,3 +264,7 @@ where
         self.store.save_checkpoint(&self.name, checkpoint).await
     }
 }
+
+#[cfg(test)]
+#[path = "reactor_runner_tests.rs"]
+mod tests;

@@ -87,8 +87,8 @@ where
     P: Projection + Default + Serialize + DeserializeOwned,
     S: EventStore + Leases,
 {
-    /// A worker for the projection `name`, identified as this host and process, with a 10 s
-    /// lease and batches of 512.
+    /// A worker for the projection `name`, with a fresh id ([`worker_id`]: unique per worker,
+    /// labelled with host and process), a 10 s lease and batches of 512.
     pub fn new(name: impl Into<String>, store: S) -> Self {
         ProjectionWorker {
             name: name.into(),
@@ -100,7 +100,8 @@ where
         }
     }
 
-    /// Names this worker (default: host and process id). Workers need distinct names.
+    /// Names this worker (default: a fresh [`worker_id`]). Workers need distinct names: two
+    /// workers with one name both pass the fence.
     pub fn owner(mut self, owner: impl Into<String>) -> Self {
         self.owner = owner.into();
         self

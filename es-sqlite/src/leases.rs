@@ -42,7 +42,8 @@ impl Leases for SqliteStore {
             .bind(name)
             .bind(owner)
             .bind(to_micros(now))
-            .bind(to_micros(now + ttl))
+            // Clamped: `now + Duration::MAX` would panic.
+            .bind(to_micros(es_core::lease::expiry(now, ttl)))
             .fetch_optional(&self.writer)
             .await
             .map_err(backend_error)?;
@@ -94,5 +95,28 @@ impl Leases for SqliteStore {
             .await
             .map_err(backend_error)?;
         tx.commit().await.map_err(backend_error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use es_core::Leases;
+
+    use crate::SqliteStore;
+
+    /// `Duration::MAX` used to panic in `now + ttl`: now it means "practically never".
+    #[tokio::test]
+    async fn a_huge_ttl_holds_the_lease_instead_of_panicking() -> Result<(), es_core::StoreError> {
+        let store = SqliteStore::in_memory().await?;
+        let held = store.acquire("huge", "a", Duration::MAX).await?.expect("a free lease is taken");
+        let decades = SystemTime::now() + Duration::from_secs(50 * 365 * 24 * 3600);
+        assert!(held.expires_at > decades, "{held:?}");
+        assert_eq!(store.lease("huge").await?, Some(held.clone()), "the expiry reads back");
+        assert!(store.acquire("huge", "b", Duration::MAX).await?.is_none(), "held by a");
+        let renewed = store.acquire("huge", "a", Duration::MAX).await?.expect("a renews");
+        assert_eq!(renewed.epoch, held.epoch);
+        Ok(())
     }
 }

@@ -64,6 +64,8 @@ pub enum AccountError {
     ZeroAmount,
     #[error("insufficient funds: the balance is {balance}, {requested} was requested")]
     InsufficientFunds { balance: u64, requested: u64 },
+    #[error("a deposit of {amount} would take the balance {balance} past the largest one an account holds")]
+    BalanceOverflow { balance: u64, amount: u64 },
 }
 
 #[derive(Aggregate, Default, Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,15 +83,17 @@ impl Apply<AccountOpened> for Account {
     }
 }
 
+// The decisions below refuse what would overflow, so these never saturate on events this
+// domain recorded; saturating keeps a load from panicking on events written by anything else.
 impl Apply<MoneyDeposited> for Account {
     fn apply(&mut self, e: &MoneyDeposited) {
-        self.balance += e.amount;
+        self.balance = self.balance.saturating_add(e.amount);
     }
 }
 
 impl Apply<MoneyWithdrawn> for Account {
     fn apply(&mut self, e: &MoneyWithdrawn) {
-        self.balance -= e.amount;
+        self.balance = self.balance.saturating_sub(e.amount);
     }
 }
 
@@ -124,6 +128,9 @@ impl Handle<Deposit> for Account {
         }
         if cmd.amount == 0 {
             return Err(AccountError::ZeroAmount);
+        }
+        if self.balance.checked_add(cmd.amount).is_none() {
+            return Err(AccountError::BalanceOverflow { balance: self.balance, amount: cmd.amount });
         }
         Ok(vec![MoneyDeposited { amount: cmd.amount, currency: "EUR".into(), memo: String::new() }.into()])
     }

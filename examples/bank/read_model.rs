@@ -33,7 +33,10 @@ impl Project<AccountOpened> for BalancePerOwner {
 
 impl Project<MoneyDeposited> for BalancePerOwner {
     fn project(&mut self, e: &MoneyDeposited, at: &EventContext<'_>) {
-        *self.owner_of(at.stream) += e.amount;
+        // Saturating: one owner's accounts may together hold more than a u64, and a panic here
+        // would stop the read model for good.
+        let balance = self.owner_of(at.stream);
+        *balance = balance.saturating_add(e.amount);
     }
 }
 

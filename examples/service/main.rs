@@ -6,7 +6,7 @@
 //!
 //! curl -X POST localhost:3000/accounts/ann/open -H 'content-type: application/json' -d '{"owner":"Ann"}'
 //! curl -X POST localhost:3000/accounts/ann/deposits -H 'content-type: application/json' \
-//!      -H 'Idempotency-Key: 4c1f...' -d '{"amount":100}'     # the same key again records nothing
+//!      -H 'Idempotency-Key: 4c1f...' -d '{"amount":100}'     # the same key again records nothing; with another body: 422
 //! curl localhost:3000/accounts/ann                 # the aggregate
 //! curl localhost:3000/balances                     # the read model
 //! curl -N localhost:3000/events                    # live feed (server-sent events)

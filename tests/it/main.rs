@@ -10,16 +10,20 @@ mod domain {
 }
 mod bank_scenarios;
 mod codec;
+mod combination;
 mod crash;
 mod failover;
 mod hot_aggregate;
 mod hygiene;
 mod idempotent;
 mod memory_store;
+mod names;
+mod personal_codec;
 mod reactions;
 mod reactor_crash;
 mod read_side;
 mod repository;
+mod reseal;
 mod second_domain;
 mod service;
 mod shredding;
