@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use es_core::integrity::Links;
+use es_core::personal::Forgotten;
 use es_core::{DeadLetters, Leases};
 use es_postgres::PostgresStore;
 use es_sqlite::SqliteStore;
@@ -27,6 +28,9 @@ pub trait Store: Links + Leases + DeadLetters {
     fn checkpoints(&self) -> impl Future<Output = Result<Vec<String>, CliError>> + Send;
     /// Reactors and relays with parked events, by name.
     fn parking(&self) -> impl Future<Output = Result<Vec<String>, CliError>> + Send;
+    /// Forgets `subject` and removes what the store keeps of its key (PostgreSQL: the dead
+    /// row, with `VACUUM FULL` of the key table).
+    fn forget(&self, subject: &str) -> impl Future<Output = Result<Forgotten, CliError>> + Send;
 }
 
 fn count(n: i64) -> u64 {
@@ -39,6 +43,11 @@ fn like_prefix(prefix: &str) -> String {
 }
 
 impl Store for SqliteStore {
+    async fn forget(&self, subject: &str) -> Result<Forgotten, CliError> {
+        // Secure deletion and the log's truncation are part of SQLite's forget.
+        Ok(SqliteStore::forget(self, subject).await?)
+    }
+
     async fn streams(&self, prefix: &str) -> Result<Vec<StreamRow>, CliError> {
         let rows = sqlx::query(
             "SELECT stream, count(*) FROM events WHERE stream LIKE ?1 ESCAPE '\\' GROUP BY stream ORDER BY stream",
@@ -70,6 +79,12 @@ impl Store for SqliteStore {
 }
 
 impl Store for PostgresStore {
+    async fn forget(&self, subject: &str) -> Result<Forgotten, CliError> {
+        let forgotten = PostgresStore::forget(self, subject).await?;
+        self.vacuum_keys().await?;
+        Ok(forgotten)
+    }
+
     async fn streams(&self, prefix: &str) -> Result<Vec<StreamRow>, CliError> {
         let sql = format!(
             "SELECT stream, count(*) FROM {}.es_events WHERE stream LIKE $1 GROUP BY stream ORDER BY stream",

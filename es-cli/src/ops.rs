@@ -127,8 +127,7 @@ pub async fn parked<S: Store>(store: &S, name: Option<&str>, out: &mut Output<'_
 }
 
 pub async fn forget<S: Store>(store: &S, subject: &str, out: &mut Output<'_>) -> Result<(), CliError> {
-    let keys = store.keys().ok_or_else(|| CliError::new("this store keeps no keys"))?;
-    let report = es_core::personal::forget(store, &keys, subject).await?;
+    let report = store.forget(subject).await?;
     if out.json {
         let plaintext: Vec<Value> = report
             .plaintext

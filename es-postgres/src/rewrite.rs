@@ -82,6 +82,12 @@ impl Rewrite for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;
+        // The stream's snapshot was folded from the payloads as they were: it goes with them.
+        sqlx::query(&format!("DELETE FROM {schema}.es_snapshots WHERE stream = $1"))
+            .bind(stream)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
         tx.commit().await.map_err(backend_error)?;
         self.appended(&appended);
         Ok(rewritten)

@@ -65,8 +65,18 @@ impl Rewrite for SqliteStore {
                 .await
                 .map_err(backend_error)?;
         }
+        // The stream's snapshot was folded from the payloads as they were: it goes with them.
+        sqlx::query("DELETE FROM snapshots WHERE stream = ?1")
+            .bind(stream)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_error)?;
         tx.commit().await.map_err(backend_error)?;
+        drop(conn);
         self.appended.appended(&appended);
+        // The replaced payloads leave the write-ahead log too (best effort: a busy reader only
+        // delays it to the next automatic checkpoint).
+        let _ = crate::keys::truncate_wal(&self.writer).await;
         Ok(rewritten)
     }
 }

@@ -65,6 +65,9 @@ const MIGRATIONS: &[&str] = &[
         key        BLOB    NOT NULL,
         created_at INTEGER NOT NULL -- microseconds since the Unix epoch
     ) STRICT",
+    // 8: snapshots taken before states holding personal data were sealed may hold it in plain
+    // text, which forgetting would not erase: drop them all (a snapshot is only a cache).
+    "DELETE FROM snapshots",
 ];
 
 /// The migration that added the hash chain: stores migrated across it get their chain computed.

@@ -70,7 +70,10 @@ impl SqliteStore {
                 Durability::Full => SqliteSynchronous::Full,
                 Durability::Normal => SqliteSynchronous::Normal,
             })
-            .busy_timeout(Duration::from_secs(30));
+            .busy_timeout(Duration::from_secs(30))
+            // Deleted and overwritten content is zeroed, not left in free space: a forgotten
+            // key, and a payload sealed in place, leave no copy in the file.
+            .pragma("secure_delete", "on");
         let open_error = |e: sqlx::Error| StoreError::Unavailable {
             backend: BACKEND,
             target: path.as_ref().display().to_string(),

@@ -136,7 +136,8 @@ pub struct RewriteRecord {
 pub trait Rewrite: super::Links {
     /// Replaces the payloads of `stream`'s events named in `edits`, re-chains the stream from
     /// the first of them to its end, and appends one [`RewriteRecord`] per edited event to
-    /// [`REWRITES_STREAM`], all in one transaction. Refused, changing nothing, when a link from
+    /// [`REWRITES_STREAM`], all in one transaction, which also drops the stream's snapshot (it
+    /// was folded from the old payloads). Refused, changing nothing, when a link from
     /// the first edited version on does not verify ([`StoreError::Tampered`]), or with a
     /// [`RewriteError`].
     fn rewrite_payloads(

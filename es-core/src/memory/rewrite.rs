@@ -41,6 +41,9 @@ impl Rewrite for MemoryStore {
             }
             slot.hash = u.hash;
         }
+        // The stream's snapshot was folded from the payloads as they were: it goes with them
+        // (taken under the log's lock, so no load sees the new payloads and the old snapshot).
+        self.snapshots.lock().unwrap_or_else(PoisonError::into_inner).remove(stream);
         drop(log);
         self.appended.appended(&appended);
         Ok(rewritten)

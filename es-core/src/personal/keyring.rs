@@ -217,10 +217,19 @@ impl Keyring {
     /// this process, and in others at their next look at the store (see the module docs).
     /// Whether it had a key.
     pub async fn forget(&self, subject: &str) -> Result<bool, StoreError> {
-        let had = self.0.store.forget(subject).await?;
-        // Any answer the store gave before this moment is older than the forget.
-        self.remember(subject, None, Instant::now());
-        Ok(had)
+        match self.0.store.forget(subject).await {
+            Ok(had) => {
+                // Any answer the store gave before this moment is older than the forget.
+                self.remember(subject, None, Instant::now());
+                Ok(had)
+            }
+            Err(e) => {
+                // It may have failed after deleting the key (SQLite's log truncation): stop
+                // trusting the cache either way, so the next read asks the store.
+                self.0.cache.lock().unwrap_or_else(PoisonError::into_inner).keys.remove(subject);
+                Err(e)
+            }
+        }
     }
 
     /// The keys of `subjects` from the cache, each with its id; `None` if one is not cached or

@@ -28,8 +28,8 @@ use super::site::{InTurn, Site};
 /// is taken again.
 #[derive(Default)]
 struct KeyNeed {
-    /// A subject whose key a fold needs to open a value.
-    load: Option<String>,
+    /// Subjects whose keys a fold needs to open the stream's values.
+    load: BTreeSet<String>,
     /// Subjects whose keys the new events will be sealed with.
     ensure: Vec<String>,
 }
@@ -209,7 +209,7 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
     /// Loads or creates the keys a cycle in a turn asked for, outside the turn.
     async fn fetch_keys(&self, need: KeyNeed, confirmed: &mut BTreeSet<String>) -> Result<(), StoreError> {
         let Some(keys) = &self.keys else { return Ok(()) };
-        if let Some(subject) = &need.load {
+        for subject in &need.load {
             keys.load(subject).await?;
         }
         keys.ensure(need.ensure.iter().map(String::as_str)).await?;
@@ -262,10 +262,11 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             None => (Loaded { state: A::default(), version: 0 }, BTreeSet::new()),
         };
         let keys = self.keys.as_ref();
+        let mut missing = BTreeSet::new();
         let opening = Opening {
             keys,
             seen: self.snapshots.is_some().then_some(&mut seen),
-            may_load: confirmed.is_none(),
+            missing: confirmed.is_some().then_some(&mut missing),
         };
         let folded = match metadata.command_id {
             // A named command reads the whole stream: if it ran before, its events are there,
@@ -275,14 +276,10 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             }
             None => fold_finding(site, opening, stream, &mut loaded, usize::MAX, None).await,
         };
-        let earlier = match folded {
-            Ok(earlier) => earlier,
-            Err(e) if confirmed.is_some() && e.missing_key().is_some() => {
-                let load = e.missing_key().map(str::to_owned);
-                return Ok(Cycle::NeedKeys(KeyNeed { load, ensure: Vec::new() }));
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let earlier = folded?;
+        if !missing.is_empty() {
+            return Ok(Cycle::NeedKeys(KeyNeed { load: missing, ensure: Vec::new() }));
+        }
         if !earlier.is_empty() {
             let mut recorded = Vec::with_capacity(earlier.len());
             for stored in earlier {
@@ -314,7 +311,7 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
                 match confirmed {
                     None => keys.ensure(subjects.iter().map(String::as_str)).await?,
                     Some(confirmed) if !subjects.iter().all(|s| confirmed.contains(s)) => {
-                        return Ok(Cycle::NeedKeys(KeyNeed { load: None, ensure: subjects }));
+                        return Ok(Cycle::NeedKeys(KeyNeed { load: BTreeSet::new(), ensure: subjects }));
                     }
                     Some(_) => {}
                 }
@@ -323,7 +320,7 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
                     Err(EncodeError { source: EncodeFailure::KeyNotLoaded { .. }, .. })
                         if confirmed.is_some() =>
                     {
-                        return Ok(Cycle::NeedKeys(KeyNeed { load: None, ensure: subjects }));
+                        return Ok(Cycle::NeedKeys(KeyNeed { load: BTreeSet::new(), ensure: subjects }));
                     }
                     encoded => encoded,
                 }

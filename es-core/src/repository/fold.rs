@@ -7,7 +7,7 @@ use crate::aggregate::Aggregate;
 use crate::codec;
 use crate::command;
 use crate::error::StoreError;
-use crate::personal::{keys, Keyring};
+use crate::personal::{keys, sealed_subjects, Keyring};
 use crate::record::StoredEvent;
 use crate::repository::Loaded;
 use crate::store::Lend;
@@ -22,7 +22,7 @@ pub(super) async fn fold<A: Aggregate>(
     loaded: &mut Loaded<A>,
     limit: usize,
 ) -> Result<(), StoreError> {
-    let opening = Opening { keys, seen: None, may_load: true };
+    let opening = Opening { keys, seen: None, missing: None };
     fold_finding(site, opening, stream, loaded, limit, None).await.map(drop)
 }
 
@@ -32,10 +32,11 @@ pub(super) struct Opening<'k> {
     pub(super) keys: Option<&'k Keyring>,
     /// Collects the subjects whose values were opened, when a snapshot may be taken.
     pub(super) seen: Option<&'k mut BTreeSet<String>>,
-    /// Whether a missing key may be loaded during the fold. Not inside a turn: the key store
-    /// may need the very connection the turn holds (SQLite's single writer), so the fold stops
-    /// with the missing key's error and the caller loads it outside the turn.
-    pub(super) may_load: bool,
+    /// Inside a turn, where no key may be loaded (the key store may need the very connection
+    /// the turn holds: SQLite's single writer): collects the subjects whose keys the fold
+    /// misses. From the first one on it applies nothing and only notes the subjects sealed in
+    /// the rest of the stream, so that the caller loads them all outside the turn at once.
+    pub(super) missing: Option<&'k mut BTreeSet<String>>,
 }
 
 /// Like [`fold`], also collecting the events that the command `finding` names (its id, and the
@@ -43,7 +44,8 @@ pub(super) struct Opening<'k> {
 /// from the command's). Finding needs every field, so it lends them all.
 ///
 /// Personal data opens with `opening.keys`: an event whose subject's key is not cached stops
-/// the visit, the key is loaded, and the fold goes on from that event.
+/// the visit, the key is loaded, and the fold goes on from that event (in a turn, see
+/// [`Opening::missing`]).
 pub(super) async fn fold_finding<A: Aggregate>(
     site: &mut impl Site,
     opening: Opening<'_>,
@@ -52,18 +54,33 @@ pub(super) async fn fold_finding<A: Aggregate>(
     limit: usize,
     finding: Option<(uuid::Uuid, &'static str)>,
 ) -> Result<Vec<StoredEvent>, StoreError> {
-    let Opening { keys, mut seen, may_load } = opening;
+    let Opening { keys, mut seen, mut missing } = opening;
     let (state, version, mut found) = (&mut loaded.state, &mut loaded.version, Vec::new());
     let lend = if finding.is_some() { Lend::All } else { Lend::ForDecoding };
     let (mut applied, mut stuck_at) = (0, None);
     loop {
         let visit = site.visit(stream, *version + 1, limit - applied, lend, |stored| {
+            if let Some(missing) = missing.as_deref_mut().filter(|m| !m.is_empty()) {
+                missing.extend(sealed_subjects(stored.payload));
+                return Ok(());
+            }
             if let Some((command, backend)) = finding {
                 if stored.id == command::event_id(command, stream, found.len()) {
                     found.push(crate::backend::owned(backend, stored)?);
                 }
             }
-            state.apply(&codec::decode_ref::<A::Event>(stored)?);
+            let event = match codec::decode_ref::<A::Event>(stored).map_err(StoreError::from) {
+                Ok(event) => event,
+                Err(e) => match (missing.as_deref_mut(), e.missing_key()) {
+                    (Some(missing), Some(subject)) => {
+                        missing.insert(subject.to_owned());
+                        missing.extend(sealed_subjects(stored.payload));
+                        return Ok(());
+                    }
+                    _ => return Err(e),
+                },
+            };
+            state.apply(&event);
             *version = stored.stream_version;
             applied += 1;
             Ok(())
@@ -73,7 +90,7 @@ pub(super) async fn fold_finding<A: Aggregate>(
             _ => keys::scoped(keys, visit).await,
         };
         let Err(e) = visited else { return Ok(found) };
-        if stuck_at == Some(*version) || (!may_load && e.missing_key().is_some()) {
+        if stuck_at == Some(*version) {
             return Err(e);
         }
         stuck_at = Some(*version);

@@ -87,3 +87,52 @@ async fn sqlite_files_keep_neither_plaintext_nor_key_after_forget() {
 async fn sqlite_files_with_a_master_key_never_hold_the_raw_key() {
     nothing_left_after_forget(true).await;
 }
+
+/// The bytes of the file behind table `table` of the store's schema, after a checkpoint (the
+/// server is the local one: the tests run beside it, as root).
+async fn table_file(store: &es_postgres::PostgresStore, table: &str) -> Vec<u8> {
+    sqlx::query("CHECKPOINT").execute(store.pool()).await.expect("checkpoint");
+    let dir: String =
+        sqlx::query_scalar("SHOW data_directory").fetch_one(store.pool()).await.expect("data dir");
+    let relation = format!("{}.{table}", store.schema());
+    let file: String = sqlx::query_scalar("SELECT pg_relation_filepath($1::regclass)")
+        .bind(&relation)
+        .fetch_one(store.pool())
+        .await
+        .expect("the table's file");
+    let path = std::path::Path::new(&dir).join(file);
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("this test reads the local server's files ({}): {e}; run it beside the server, as its owner or root", path.display())
+    })
+}
+
+/// On PostgreSQL a master key wraps every stored key, and `vacuum_keys` takes a forgotten key's
+/// dead row out of the table's file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_keys_are_wrapped_and_vacuumed_away() {
+    let store =
+        crate::stores::pg_store("es_combo_vacuum").await.with_master_key(MasterKey::from_bytes(MASTER));
+    let members = Repository::<Member, _>::new(store.clone());
+    members.execute("m-1", Join("m-1".into(), SECRETS[0].into(), SECRETS[1].into())).await.expect("join");
+    let sql = format!("SELECT key FROM {}.es_personal_keys WHERE subject = 'm-1'", store.schema());
+    let stored: Vec<u8> = sqlx::query_scalar(&sql).fetch_one(store.pool()).await.expect("m-1's stored key");
+    assert_eq!(stored.len(), 61, "wrapped");
+    let key = raw_key(&stored, "m-1");
+    // Without the master key, nothing opens.
+    let bare = es_postgres::PostgresOptions::new()
+        .schema(store.schema_name())
+        .connect(&es_postgres::url_from_env())
+        .await
+        .expect("connect");
+    let error = Repository::<Member, _>::new(bare).load("m-1").await.expect_err("no master key");
+    assert!(error.to_string().contains("ES_MASTER_KEY"), "{error}");
+
+    let before = table_file(&store, "es_personal_keys").await;
+    assert!(holds(&before, &stored) && !holds(&before, &key), "the file holds the wrapped key only");
+    assert!(store.forget("m-1").await.expect("forget").had_key);
+    assert!(holds(&table_file(&store, "es_personal_keys").await, &stored), "a dead row until vacuumed");
+    store.vacuum_keys().await.expect("vacuum");
+    assert!(!holds(&table_file(&store, "es_personal_keys").await, &stored), "gone from the table's file");
+    assert_eq!(members.load("m-1").await.expect("load").state.name, "", "erased");
+    store.drop_schema().await.expect("drop the test schema");
+}

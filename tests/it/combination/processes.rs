@@ -13,6 +13,8 @@ use es_core::{Repository, RetryPolicy, StoreError, Turns};
 use super::{Earn, Join, Member, Rename};
 
 const SPEC: &str = "ES_COMBO_STORE";
+/// Subjects in the one stream `Member-crowd`: more than a command may step out of its turn.
+const CROWD: u32 = 40;
 
 /// The store a spec names: `sqlite:<path>` or `postgres:<schema>`.
 enum Store {
@@ -84,6 +86,9 @@ async fn first_command_in_a_turn<S: Turns>(store: S) {
         .await
         .expect("join");
     members.execute("m-1", Earn(1)).await.expect("earn");
+    // One stream holding the data of many subjects: every key is fetched in one step out.
+    members.execute("crowd", Rename("s-new".into(), "Crowd Turned".into())).await.expect("rename the crowd");
+    assert_eq!(members.load("crowd").await.expect("load").state.renames, CROWD + 1);
     let name = members.load("m-1").await.expect("load").state.name;
     println!("@turns {}", members.turns_taken());
     println!("@done {} {name}", started.elapsed().as_millis());
@@ -103,6 +108,9 @@ fn combo_turn_child() {
 async fn turns_in_a_fresh_process<S: Turns>(store: S, spec: &str) {
     let members = Repository::<Member, _>::new(store);
     members.execute("m-1", Join("m-1".into(), "Ann".into(), "ann@example.com".into())).await.expect("join");
+    for i in 0..CROWD {
+        members.execute("crowd", Rename(format!("s-{i}"), format!("Member {i}"))).await.expect("rename");
+    }
     let (mut child, mut out) =
         tokio::task::block_in_place(|| spawn("combination::processes::combo_turn_child", spec));
     let turns: u64 =
@@ -110,12 +118,12 @@ async fn turns_in_a_fresh_process<S: Turns>(store: S, spec: &str) {
     let done = tokio::task::block_in_place(|| expect_line(&mut out, "done "));
     let status = child.wait().expect("reap the child");
     assert!(status.success(), "the child failed: {status}");
-    assert_eq!(turns, 3, "every command of the child took a turn");
+    assert_eq!(turns, 4, "every command of the child took a turn");
     let (ms, name) = done.split_once(' ').expect("ms and name");
     let ms: u64 = ms.parse().expect("milliseconds");
     assert_eq!(name, "Ann Turned");
     // A deadlocked turn waits out the pool's 30 s acquire timeout, then fails.
-    assert!(ms < 10_000, "three commands took {ms} ms: a turn waited on its own connection");
+    assert!(ms < 10_000, "four commands took {ms} ms: a turn waited on its own connection");
     assert_eq!(members.load("m-1").await.expect("load").state.name, "Ann Turned");
 }
 
