@@ -162,6 +162,8 @@ pub mod __private {
     pub use crate::registry::{EventRegistration, PersonalRegistration};
     pub use inventory;
     pub use serde_json;
+    // Not in `::core`: named from here so the output never spells `::std`.
+    pub use std::string::{String, ToString};
 }
 
 /// The README's tour, compiled and run as a doctest.

@@ -8,6 +8,7 @@ use syn::{Data, DeriveInput, Ident, LitStr};
 
 use crate::attr::{self, Attr, Symbol, Version};
 use crate::ctxt::{record, Ctxt};
+use crate::personal::Personal;
 
 /// A `#[derive(Event)]` input.
 pub struct Event<'a> {
@@ -22,6 +23,8 @@ pub struct Event<'a> {
     pub upcast_from: Option<syn::Path>,
     /// `#[event(renamed_from = "Old")]`: names this event was stored under before.
     pub renamed_from: Vec<LitStr>,
+    /// The `#[event(subject)]` and `#[event(personal)]` fields.
+    pub personal: Personal,
 }
 
 /// A `#[derive(IntegrationEvent)]` input.
@@ -34,17 +37,19 @@ pub struct Integration<'a> {
 }
 
 impl<'a> Integration<'a> {
-    pub fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput) -> Self {
+    pub fn from_syn(cx: &Ctxt, input: &'a DeriveInput) -> Self {
         reject_union(cx, input, "IntegrationEvent");
         let mut name = Attr::none("integration", attr::NAME);
         let mut version = Attr::none("integration", attr::VERSION);
         for a in input.attrs.iter().filter(|a| a.path() == &attr::INTEGRATION) {
             let result = a.parse_nested_meta(|meta| {
                 if meta.path == attr::NAME {
+                    // #[integration(name = "bank.PaymentReceived")]
                     if let Some(s) = record(cx, attr::parse_lit_str(&meta, "integration")) {
                         name.set(cx, &meta.path, s);
                     }
                 } else if meta.path == attr::VERSION {
+                    // #[integration(version = 2)]
                     if let Some(v) = record(cx, attr::parse_version(&meta, "integration")) {
                         version.set(cx, &meta.path, v);
                     }
@@ -80,10 +85,11 @@ pub struct Aggregate<'a> {
     pub snapshot_version: Option<Version>,
 }
 
-/// A `#[derive(Projection)]` or `#[derive(Reactor)]` input: a type that consumes listed events.
+/// A `#[derive(Projection)]`, `#[derive(Reactor)]` or `#[derive(Contract)]` input: a type that
+/// consumes listed events.
 pub struct Consumer<'a> {
     pub original: &'a DeriveInput,
-    /// `projection` or `reactor`: the attribute, as written.
+    /// `projection`, `reactor` or `contract`: the attribute, as written.
     pub attr: Symbol,
     /// `#[projection(events(..))]` / `#[reactor(events(..))]`, in the order written.
     pub events: Option<Vec<syn::Path>>,
@@ -91,7 +97,7 @@ pub struct Consumer<'a> {
 
 impl<'a> Consumer<'a> {
     /// Parses the `#[attr(events(..))]` of a `#[derive(Derive)]` input.
-    pub fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput, attr: Symbol, derive: &str) -> Self {
+    pub fn from_syn(cx: &Ctxt, input: &'a DeriveInput, attr: Symbol, derive: &str) -> Self {
         reject_union(cx, input, derive);
         let mut events = Attr::none(attr.0, attr::EVENTS);
         for a in input.attrs.iter().filter(|a| a.path() == &attr) {
@@ -112,7 +118,7 @@ impl<'a> Consumer<'a> {
 }
 
 impl<'a> Event<'a> {
-    pub fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput) -> Self {
+    pub fn from_syn(cx: &Ctxt, input: &'a DeriveInput) -> Self {
         reject_union(cx, input, "Event");
         let mut name = Attr::none("event", attr::NAME);
         let mut version = Attr::none("event", attr::VERSION);
@@ -156,6 +162,7 @@ impl<'a> Event<'a> {
             version: version.get(),
             upcast_from: upcast_from.get(),
             renamed_from,
+            personal: Personal::from_syn(cx, input),
         }
     }
 
@@ -166,7 +173,7 @@ impl<'a> Event<'a> {
 }
 
 impl<'a> Aggregate<'a> {
-    pub fn from_syn(cx: &mut Ctxt, input: &'a DeriveInput) -> Self {
+    pub fn from_syn(cx: &Ctxt, input: &'a DeriveInput) -> Self {
         reject_union(cx, input, "Aggregate");
         let mut name = Attr::none("aggregate", attr::NAME);
         let mut events = Attr::none("aggregate", attr::EVENTS);
@@ -230,7 +237,7 @@ impl<'a> Aggregate<'a> {
     }
 }
 
-fn reject_union(cx: &mut Ctxt, input: &DeriveInput, derive: &str) {
+fn reject_union(cx: &Ctxt, input: &DeriveInput, derive: &str) {
     if let Data::Union(u) = &input.data {
         cx.error_spanned_by(
             u.union_token,
@@ -242,7 +249,7 @@ fn reject_union(cx: &mut Ctxt, input: &DeriveInput, derive: &str) {
 /// Records an unknown key at its token, naming the keys that exist, and skips its value so that
 /// parsing can go on.
 pub(crate) fn unknown_key(
-    cx: &mut Ctxt,
+    cx: &Ctxt,
     meta: &syn::meta::ParseNestedMeta,
     attr: Symbol,
     known: &[&str],
@@ -273,9 +280,9 @@ mod tests {
     use syn::parse_quote;
 
     fn event_errors(input: DeriveInput) -> Option<String> {
-        let mut cx = Ctxt::default();
-        let _ = Event::from_syn(&mut cx, &input);
-        cx.into_compile_errors().map(|t| t.to_string())
+        let cx = Ctxt::new();
+        let _ = Event::from_syn(&cx, &input);
+        cx.check().err().map(|e| e.to_compile_error().to_string())
     }
 
     #[test]
@@ -285,9 +292,9 @@ mod tests {
                 owner: String,
             }
         );
-        let mut cx = Ctxt::default();
-        let e = Event::from_syn(&mut cx, &input);
-        assert!(cx.into_compile_errors().is_none());
+        let cx = Ctxt::new();
+        let e = Event::from_syn(&cx, &input);
+        assert!(cx.check().is_ok());
         assert_eq!(e.name.value(), "AccountOpened");
         assert_eq!(e.version(), 1);
         assert!(e.upcast_from.is_none() && !e.name_given);
@@ -299,9 +306,9 @@ mod tests {
             #[event(name = "Deposited", version = 3, upcast_from = v2::Deposited, renamed_from = "Old")]
             struct Deposited;
         };
-        let mut cx = Ctxt::default();
-        let e = Event::from_syn(&mut cx, &input);
-        assert!(cx.into_compile_errors().is_none());
+        let cx = Ctxt::new();
+        let e = Event::from_syn(&cx, &input);
+        assert!(cx.check().is_ok());
         assert_eq!(e.name.value(), "Deposited");
         assert_eq!(e.version(), 3);
         assert!(e.upcast_from.is_some());
@@ -328,9 +335,9 @@ mod tests {
             #[aggregate(events(A, m::B), error = MyError, name = "Acct", event_enum = Ev)]
             struct Account;
         };
-        let mut cx = Ctxt::default();
-        let a = Aggregate::from_syn(&mut cx, &input);
-        assert!(cx.into_compile_errors().is_none());
+        let cx = Ctxt::new();
+        let a = Aggregate::from_syn(&cx, &input);
+        assert!(cx.check().is_ok());
         let events = a.events.expect("events");
         assert_eq!(events.len(), 2);
         assert_eq!(Aggregate::variant(&events[1]).map(|i| i.to_string()), Some("B".into()));
@@ -345,8 +352,9 @@ mod tests {
             #[aggregate(events(A), error = E)]
             struct Account;
         );
-        let mut cx = Ctxt::default();
-        let a = Aggregate::from_syn(&mut cx, &input);
+        let cx = Ctxt::new();
+        let a = Aggregate::from_syn(&cx, &input);
+        assert!(cx.check().is_ok());
         assert_eq!(a.event_enum.to_string(), "AccountEvent");
         assert_eq!(a.name.value(), "Account");
     }

@@ -51,7 +51,7 @@ impl<T> Attr<T> {
         Attr { attr, key, value: None }
     }
 
-    pub fn set<S: ToTokens>(&mut self, cx: &mut Ctxt, spanned: S, value: T) {
+    pub fn set<S: ToTokens>(&mut self, cx: &Ctxt, spanned: S, value: T) {
         if self.value.is_some() {
             cx.error_spanned_by(
                 spanned,

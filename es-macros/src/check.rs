@@ -7,17 +7,20 @@ use quote::ToTokens;
 
 use crate::ast::{Aggregate, Consumer, Event};
 use crate::ctxt::Ctxt;
+use crate::personal;
 
-/// Checks a `#[derive(Event)]` model.
-pub fn event(cx: &mut Ctxt, event: &Event) {
+/// Checks a `#[derive(Event)]` model, its personal fields included.
+pub fn event(cx: &Ctxt, event: &Event) {
     event_name_not_empty(cx, event);
     upcast_needs_later_version(cx, event);
     upcast_not_from_itself(cx, event);
     renamed_from_differs(cx, event);
+    personal::check(cx, &event.personal);
+    personal::check_renamed_from(cx, &event.personal);
 }
 
 /// Checks a `#[derive(IntegrationEvent)]` model: its public name cannot be empty.
-pub fn integration(cx: &mut Ctxt, integration: &crate::ast::Integration) {
+pub fn integration(cx: &Ctxt, integration: &crate::ast::Integration) {
     if integration.name.value().trim().is_empty() {
         cx.error_spanned_by(
             &integration.name,
@@ -27,21 +30,21 @@ pub fn integration(cx: &mut Ctxt, integration: &crate::ast::Integration) {
 }
 
 /// Checks a `#[derive(Aggregate)]` model.
-pub fn aggregate(cx: &mut Ctxt, agg: &Aggregate) {
+pub fn aggregate(cx: &Ctxt, agg: &Aggregate) {
     aggregate_name_not_empty(cx, agg);
     events_listed(cx, agg);
     events_distinct(cx, agg);
     error_given(cx, agg);
 }
 
-/// Checks a `#[derive(Projection)]` or `#[derive(Reactor)]` model.
-pub fn consumer(cx: &mut Ctxt, consumer: &Consumer) {
+/// Checks a `#[derive(Projection)]`, `#[derive(Reactor)]` or `#[derive(Contract)]` model.
+pub fn consumer(cx: &Ctxt, consumer: &Consumer) {
     consumer_events_listed(cx, consumer);
     listed_once(cx, consumer.events.iter().flatten(), consumer.attr.0);
 }
 
-// A projection or reactor lists the events it consumes, at least one.
-fn consumer_events_listed(cx: &mut Ctxt, consumer: &Consumer) {
+// A projection, reactor or contract lists the events it consumes, at least one.
+fn consumer_events_listed(cx: &Ctxt, consumer: &Consumer) {
     let attr = consumer.attr;
     match &consumer.events {
         None => cx.error_spanned_by(
@@ -59,7 +62,7 @@ fn consumer_events_listed(cx: &mut Ctxt, consumer: &Consumer) {
 }
 
 // The stored name identifies the event forever: it cannot be empty.
-fn event_name_not_empty(cx: &mut Ctxt, event: &Event) {
+fn event_name_not_empty(cx: &Ctxt, event: &Event) {
     if event.name_given && event.name.value().trim().is_empty() {
         cx.error_spanned_by(
             &event.name,
@@ -69,7 +72,7 @@ fn event_name_not_empty(cx: &mut Ctxt, event: &Event) {
 }
 
 // An upcast goes from an older version to this one, so this one is at least version 2.
-fn upcast_needs_later_version(cx: &mut Ctxt, event: &Event) {
+fn upcast_needs_later_version(cx: &Ctxt, event: &Event) {
     if let Some(from) = &event.upcast_from {
         if event.version() < 2 {
             let at =
@@ -83,7 +86,7 @@ fn upcast_needs_later_version(cx: &mut Ctxt, event: &Event) {
 }
 
 // An event cannot be its own older version.
-fn upcast_not_from_itself(cx: &mut Ctxt, event: &Event) {
+fn upcast_not_from_itself(cx: &Ctxt, event: &Event) {
     if let Some(from) = &event.upcast_from {
         if from.is_ident(&event.original.ident) {
             cx.error_spanned_by(
@@ -95,7 +98,7 @@ fn upcast_not_from_itself(cx: &mut Ctxt, event: &Event) {
 }
 
 // A former name must differ from the current one, be non-empty, and be given once.
-fn renamed_from_differs(cx: &mut Ctxt, event: &Event) {
+fn renamed_from_differs(cx: &Ctxt, event: &Event) {
     let mut seen = Vec::new();
     for old in &event.renamed_from {
         let value = old.value();
@@ -116,7 +119,7 @@ fn renamed_from_differs(cx: &mut Ctxt, event: &Event) {
 }
 
 // Stream names are `<name>-<id>`: the name cannot be empty.
-fn aggregate_name_not_empty(cx: &mut Ctxt, agg: &Aggregate) {
+fn aggregate_name_not_empty(cx: &Ctxt, agg: &Aggregate) {
     if agg.name.value().trim().is_empty() {
         cx.error_spanned_by(
             &agg.name,
@@ -126,7 +129,7 @@ fn aggregate_name_not_empty(cx: &mut Ctxt, agg: &Aggregate) {
 }
 
 // An aggregate lists the events it records, at least one.
-fn events_listed(cx: &mut Ctxt, agg: &Aggregate) {
+fn events_listed(cx: &Ctxt, agg: &Aggregate) {
     match &agg.events {
         None => cx.error_spanned_by(
             &agg.original.ident,
@@ -141,7 +144,7 @@ fn events_listed(cx: &mut Ctxt, agg: &Aggregate) {
 }
 
 // Each event is listed once.
-fn listed_once<'a>(cx: &mut Ctxt, events: impl Iterator<Item = &'a syn::Path>, attr: &str) {
+fn listed_once<'a>(cx: &Ctxt, events: impl Iterator<Item = &'a syn::Path>, attr: &str) {
     let mut seen = HashMap::new();
     for path in events {
         let key = path.to_token_stream().to_string().replace(' ', "");
@@ -152,7 +155,7 @@ fn listed_once<'a>(cx: &mut Ctxt, events: impl Iterator<Item = &'a syn::Path>, a
 }
 
 // Each event is listed once, and no two become the same enum variant.
-fn events_distinct(cx: &mut Ctxt, agg: &Aggregate) {
+fn events_distinct(cx: &Ctxt, agg: &Aggregate) {
     listed_once(cx, agg.events.iter().flatten(), "aggregate");
     let mut by_path = HashMap::new();
     let mut by_variant = HashMap::new();
@@ -176,7 +179,7 @@ fn events_distinct(cx: &mut Ctxt, agg: &Aggregate) {
 }
 
 // handle() returns Result<_, Error>, so the error type must be named.
-fn error_given(cx: &mut Ctxt, agg: &Aggregate) {
+fn error_given(cx: &Ctxt, agg: &Aggregate) {
     if agg.error.is_none() {
         cx.error_spanned_by(
             &agg.original.ident,
@@ -191,10 +194,10 @@ mod tests {
     use syn::{parse_quote, DeriveInput};
 
     fn aggregate_errors(input: DeriveInput) -> String {
-        let mut cx = Ctxt::default();
-        let model = Aggregate::from_syn(&mut cx, &input);
-        aggregate(&mut cx, &model);
-        cx.into_compile_errors().map(|t| t.to_string()).unwrap_or_default()
+        let cx = Ctxt::new();
+        let model = Aggregate::from_syn(&cx, &input);
+        aggregate(&cx, &model);
+        cx.check().err().map(|e| e.to_compile_error().to_string()).unwrap_or_default()
     }
 
     #[test]
@@ -234,10 +237,10 @@ mod tests {
             #[event(upcast_from = E, renamed_from = "E")]
             struct E;
         );
-        let mut cx = Ctxt::default();
-        let model = Event::from_syn(&mut cx, &input);
-        event(&mut cx, &model);
-        let errors = cx.into_compile_errors().map(|t| t.to_string()).unwrap_or_default();
+        let cx = Ctxt::new();
+        let model = Event::from_syn(&cx, &input);
+        event(&cx, &model);
+        let errors = cx.check().err().map(|e| e.to_compile_error().to_string()).unwrap_or_default();
         assert!(errors.contains("needs a version greater than 1"), "{errors}");
         assert!(errors.contains("names this type itself"), "{errors}");
         assert!(errors.contains("is the event's current name"), "{errors}");

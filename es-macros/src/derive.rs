@@ -1,100 +1,212 @@
-//! The pipeline of each derive: parse the input into a model (collecting every error), check
-//! the rules that span several items, then expand the model, or emit the errors with stub impls.
+//! The one pipeline every derive runs: parse the input into a model (collecting every error),
+//! check the rules that span several items, then expand the model; or, if anything was wrong,
+//! emit the errors together with stub impls. Each derive only says how to do each step.
 
 use proc_macro2::TokenStream;
-use syn::DeriveInput;
+use quote::quote;
+use syn::{Data, DeriveInput};
 
 use crate::ast;
 use crate::attr;
 use crate::check;
 use crate::ctxt::Ctxt;
-use crate::expand::{aggregate, event, integration, projection, reactor};
+use crate::expand;
 use crate::fallback;
-use crate::personal;
 
-/// Expands `#[derive(Event)]`.
-pub fn event(input: &DeriveInput) -> TokenStream {
-    let mut cx = Ctxt::default();
-    let model = ast::Event::from_syn(&mut cx, input);
-    let personal = personal::Personal::from_syn(&mut cx, input);
-    check::event(&mut cx, &model);
-    personal::check(&mut cx, &personal);
-    personal::check_renamed_from(&mut cx, &personal);
-    match cx.into_compile_errors() {
-        None => event::expand(&model, &personal),
-        Some(errors) => {
-            let stub = fallback::event(input);
-            quote::quote!(#errors #stub)
+/// The steps of one derive, over its model.
+pub trait Derive {
+    /// What the input parses into; it keeps `original` for spans.
+    type Model<'a>;
+
+    /// Parses the input, recording every attribute error; parsing never stops at the first.
+    fn parse<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Self::Model<'a>;
+
+    /// Records every violation of the rules that look at the whole model.
+    fn check(cx: &Ctxt, model: &Self::Model<'_>);
+
+    /// The generated code, from a model that parsed and checked without error.
+    fn expand(model: &Self::Model<'_>) -> TokenStream;
+
+    /// Impls with `unreachable!()` bodies, emitted beside the errors so that code using the
+    /// type still type-checks (thiserror's `fallback.rs`).
+    fn fallback(model: &Self::Model<'_>) -> TokenStream;
+}
+
+/// Runs derive `D` on `input`.
+pub fn run<D: Derive>(input: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::new();
+    let model = D::parse(&cx, input);
+    D::check(&cx, &model);
+    match cx.check() {
+        Ok(()) => D::expand(&model),
+        Err(errors) => {
+            let errors = errors.to_compile_error();
+            // A union cannot be any of these at all (parsing has said so): a stand-in would only
+            // add unrelated errors.
+            let stub = match input.data {
+                Data::Union(_) => TokenStream::new(),
+                Data::Struct(_) | Data::Enum(_) => D::fallback(&model),
+            };
+            quote!(#errors #stub)
         }
     }
 }
 
-/// Expands `#[derive(Projection)]`.
-pub fn projection(input: &DeriveInput) -> TokenStream {
-    let mut cx = Ctxt::default();
-    let model = ast::Consumer::from_syn(&mut cx, input, attr::PROJECTION, "Projection");
-    check::consumer(&mut cx, &model);
-    match cx.into_compile_errors() {
-        None => projection::expand(&model),
-        Some(errors) => {
-            let stub = fallback::projection(&model);
-            quote::quote!(#errors #stub)
-        }
+/// `#[derive(Event)]`.
+pub enum Event {}
+
+impl Derive for Event {
+    type Model<'a> = ast::Event<'a>;
+
+    fn parse<'a>(cx: &Ctxt, input: &'a DeriveInput) -> ast::Event<'a> {
+        ast::Event::from_syn(cx, input)
+    }
+
+    fn check(cx: &Ctxt, model: &ast::Event<'_>) {
+        check::event(cx, model);
+    }
+
+    fn expand(model: &ast::Event<'_>) -> TokenStream {
+        expand::event::expand(model)
+    }
+
+    fn fallback(model: &ast::Event<'_>) -> TokenStream {
+        fallback::event(model)
     }
 }
 
-/// Expands `#[derive(Reactor)]`.
-pub fn reactor(input: &DeriveInput) -> TokenStream {
-    let mut cx = Ctxt::default();
-    let model = ast::Consumer::from_syn(&mut cx, input, attr::REACTOR, "Reactor");
-    check::consumer(&mut cx, &model);
-    match cx.into_compile_errors() {
-        None => reactor::expand(&model),
-        Some(errors) => {
-            let stub = fallback::reactor(&model);
-            quote::quote!(#errors #stub)
-        }
+/// `#[derive(Aggregate)]`.
+pub enum Aggregate {}
+
+impl Derive for Aggregate {
+    type Model<'a> = ast::Aggregate<'a>;
+
+    fn parse<'a>(cx: &Ctxt, input: &'a DeriveInput) -> ast::Aggregate<'a> {
+        ast::Aggregate::from_syn(cx, input)
+    }
+
+    fn check(cx: &Ctxt, model: &ast::Aggregate<'_>) {
+        check::aggregate(cx, model);
+    }
+
+    fn expand(model: &ast::Aggregate<'_>) -> TokenStream {
+        expand::aggregate::expand(model)
+    }
+
+    fn fallback(model: &ast::Aggregate<'_>) -> TokenStream {
+        fallback::aggregate(model)
     }
 }
 
-/// Expands `#[derive(Aggregate)]`.
-pub fn aggregate(input: &DeriveInput) -> TokenStream {
-    let mut cx = Ctxt::default();
-    let model = ast::Aggregate::from_syn(&mut cx, input);
-    check::aggregate(&mut cx, &model);
-    match cx.into_compile_errors() {
-        None => aggregate::expand(&model),
-        Some(errors) => {
-            let stub = fallback::aggregate(&model);
-            quote::quote!(#errors #stub)
-        }
+/// `#[derive(IntegrationEvent)]`.
+pub enum IntegrationEvent {}
+
+impl Derive for IntegrationEvent {
+    type Model<'a> = ast::Integration<'a>;
+
+    fn parse<'a>(cx: &Ctxt, input: &'a DeriveInput) -> ast::Integration<'a> {
+        ast::Integration::from_syn(cx, input)
+    }
+
+    fn check(cx: &Ctxt, model: &ast::Integration<'_>) {
+        check::integration(cx, model);
+    }
+
+    fn expand(model: &ast::Integration<'_>) -> TokenStream {
+        expand::integration::expand_event(model)
+    }
+
+    fn fallback(model: &ast::Integration<'_>) -> TokenStream {
+        fallback::integration(model)
     }
 }
 
-/// Expands `#[derive(IntegrationEvent)]`.
-pub fn integration_event(input: &DeriveInput) -> TokenStream {
-    let mut cx = Ctxt::default();
-    let model = ast::Integration::from_syn(&mut cx, input);
-    check::integration(&mut cx, &model);
-    match cx.into_compile_errors() {
-        None => integration::expand_event(&model),
-        Some(errors) => {
-            let stub = fallback::integration(input);
-            quote::quote!(#errors #stub)
+/// The three derives over a list of consumed events differ only in their attribute, their
+/// derive's name and the impl they generate (the fallback is that impl with stub bodies).
+macro_rules! consumer_derive {
+    ($(#[$doc:meta])* $derive:ident, $attr:expr, $expand:path, $impl_with:path) => {
+        $(#[$doc])*
+        pub enum $derive {}
+
+        impl Derive for $derive {
+            type Model<'a> = ast::Consumer<'a>;
+
+            fn parse<'a>(cx: &Ctxt, input: &'a DeriveInput) -> ast::Consumer<'a> {
+                ast::Consumer::from_syn(cx, input, $attr, stringify!($derive))
+            }
+
+            fn check(cx: &Ctxt, model: &ast::Consumer<'_>) {
+                check::consumer(cx, model);
+            }
+
+            fn expand(model: &ast::Consumer<'_>) -> TokenStream {
+                $expand(model)
+            }
+
+            fn fallback(model: &ast::Consumer<'_>) -> TokenStream {
+                fallback::consumer(model, $impl_with)
+            }
         }
-    }
+    };
 }
 
-/// Expands `#[derive(Contract)]`.
-pub fn contract(input: &DeriveInput) -> TokenStream {
-    let mut cx = Ctxt::default();
-    let model = ast::Consumer::from_syn(&mut cx, input, attr::CONTRACT, "Contract");
-    check::consumer(&mut cx, &model);
-    match cx.into_compile_errors() {
-        None => integration::expand_contract(&model),
-        Some(errors) => {
-            let stub = fallback::contract(&model);
-            quote::quote!(#errors #stub)
-        }
+consumer_derive!(
+    /// `#[derive(Projection)]`.
+    Projection,
+    attr::PROJECTION,
+    expand::projection::expand,
+    expand::projection::impl_projection
+);
+consumer_derive!(
+    /// `#[derive(Reactor)]`.
+    Reactor,
+    attr::REACTOR,
+    expand::reactor::expand,
+    expand::reactor::impl_reactor
+);
+consumer_derive!(
+    /// `#[derive(Contract)]`.
+    Contract,
+    attr::CONTRACT,
+    expand::integration::expand_contract,
+    expand::integration::impl_contract
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    #[test]
+    fn valid_input_expands_without_errors() {
+        let out = run::<Aggregate>(&parse_quote! {
+            #[aggregate(events(Opened), error = E)]
+            struct Account;
+        })
+        .to_string();
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(out.contains("enum AccountEvent"), "{out}");
+    }
+
+    #[test]
+    fn invalid_input_emits_every_error_and_stubs() {
+        let out = run::<Aggregate>(&parse_quote! {
+            #[aggregate(evnts(Opened), name = "A", name = "B")]
+            struct Account;
+        })
+        .to_string();
+        assert_eq!(out.matches("compile_error").count(), 4, "{out}");
+        assert!(out.contains("unreachable"), "{out}");
+    }
+
+    #[test]
+    fn a_union_gets_its_error_and_no_stub() {
+        let out = run::<Projection>(&parse_quote! {
+            #[projection(events(Opened))]
+            union Totals { a: u32 }
+        })
+        .to_string();
+        assert!(out.contains("is not supported on a union"), "{out}");
+        assert!(!out.contains("impl"), "{out}");
     }
 }

@@ -4,79 +4,46 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 use std::collections::HashSet;
+use syn::DeriveInput;
 
-use syn::{Data, DeriveInput};
-
-use crate::ast::{Aggregate, Consumer};
+use crate::ast::{Aggregate, Consumer, Event, Integration};
 use crate::expand::aggregate::{aggregate_impl, event_enum};
 
 /// A stand-in `impl Event`.
-pub fn event(input: &DeriveInput) -> TokenStream {
-    // A union cannot be an event at all: a stand-in would only add unrelated errors.
-    if matches!(input.data, Data::Union(_)) {
-        return TokenStream::new();
-    }
-    let ident = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let name = ident.to_string();
-    quote! {
-        #[automatically_derived]
-        impl #impl_generics ::es_core::__private::Event for #ident #ty_generics #where_clause {
-            const NAME: &'static str = #name;
-            const VERSION: u32 = 1;
-        }
-    }
-}
-
-/// The generated impl of a consumer (projection, reactor, contract) with `unreachable!()`
-/// bodies; nothing for a union.
-fn consumer_stub(
-    consumer: &Consumer,
-    impl_with: fn(&Consumer, TokenStream, TokenStream) -> TokenStream,
-) -> TokenStream {
-    if matches!(consumer.original.data, Data::Union(_)) {
-        return TokenStream::new();
-    }
-    impl_with(consumer, quote!(::core::unreachable!()), quote!(::core::unreachable!()))
-}
-
-/// A stand-in `impl Reactor`.
-pub fn reactor(reactor: &Consumer) -> TokenStream {
-    consumer_stub(reactor, crate::expand::reactor::impl_reactor)
-}
-
-/// A stand-in `impl Contract`.
-pub fn contract(contract: &Consumer) -> TokenStream {
-    consumer_stub(contract, crate::expand::integration::impl_contract)
+pub fn event(event: &Event) -> TokenStream {
+    named(event.original, quote!(::es_core::__private::Event))
 }
 
 /// A stand-in `impl IntegrationEvent`.
-pub fn integration(input: &DeriveInput) -> TokenStream {
-    if matches!(input.data, Data::Union(_)) {
-        return TokenStream::new();
-    }
+pub fn integration(integration: &Integration) -> TokenStream {
+    named(integration.original, quote!(::es_core::__private::IntegrationEvent))
+}
+
+/// An impl of `Event` or `IntegrationEvent` (the same two constants) under the type's name.
+fn named(input: &DeriveInput, name_trait: TokenStream) -> TokenStream {
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let name = ident.to_string();
     quote! {
         #[automatically_derived]
-        impl #impl_generics ::es_core::__private::IntegrationEvent for #ident #ty_generics #where_clause {
+        impl #impl_generics #name_trait for #ident #ty_generics #where_clause {
             const NAME: &'static str = #name;
             const VERSION: u32 = 1;
         }
     }
 }
 
-/// A stand-in `impl Projection`.
-pub fn projection(projection: &Consumer) -> TokenStream {
-    consumer_stub(projection, crate::expand::projection::impl_projection)
+/// The generated impl of a consumer (projection, reactor, contract), built by `impl_with`,
+/// with `unreachable!()` bodies.
+pub fn consumer(
+    consumer: &Consumer,
+    impl_with: fn(&Consumer, TokenStream, TokenStream) -> TokenStream,
+) -> TokenStream {
+    impl_with(consumer, quote!(::core::unreachable!()), quote!(::core::unreachable!()))
 }
 
 /// The event enum with the events that parsed, and a stand-in `impl Aggregate`.
 pub fn aggregate(agg: &Aggregate) -> TokenStream {
-    if matches!(agg.original.data, Data::Union(_)) {
-        return TokenStream::new();
-    }
     // Only events with distinct variants, so a duplicate in the list is reported once.
     let mut seen = HashSet::new();
     let events: Vec<syn::Path> = agg

@@ -3,10 +3,10 @@
 //! Use them through `es_core`, which re-exports each derive beside the trait of the same name
 //! (`use es_core::{Aggregate, Event};`); es-core's crate docs show a complete, tested example.
 //!
-//! Each derive runs the same pipeline (`derive`): `ast` parses the input into a model (collecting every
-//! attribute error), `check` validates rules that span several items, and `expand` generates
-//! code from the model alone. On invalid input the errors are emitted together with stub impls
-//! (`fallback`), so the user sees the real mistake rather than a cascade.
+//! Every derive runs the one pipeline in `derive::run`: `ast` parses the input into a model
+//! (collecting every error in a `ctxt::Ctxt`), `check` validates rules that span several items,
+//! and `expand` generates code from the model alone. On invalid input the errors are emitted
+//! together with stub impls (`fallback`), so the user sees the real mistake rather than a cascade.
 
 use proc_macro::TokenStream;
 use syn::{parse_macro_input, DeriveInput};
@@ -37,21 +37,21 @@ mod personal;
 #[proc_macro_derive(Event, attributes(event))]
 pub fn derive_event(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    derive::event(&input).into()
+    derive::run::<derive::Event>(&input).into()
 }
 
 /// Derives `es_core::Projection`: the dispatch from stored events to your `impl Project<E>`.
 #[proc_macro_derive(Projection, attributes(projection))]
 pub fn derive_projection(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    derive::projection(&input).into()
+    derive::run::<derive::Projection>(&input).into()
 }
 
 /// Derives `es_core::Reactor`: the async dispatch from stored events to your `impl React<E>`.
 #[proc_macro_derive(Reactor, attributes(reactor))]
 pub fn derive_reactor(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    derive::reactor(&input).into()
+    derive::run::<derive::Reactor>(&input).into()
 }
 
 /// Derives `es_core::integration::IntegrationEvent`: a public event's own stable name and
@@ -59,7 +59,7 @@ pub fn derive_reactor(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(IntegrationEvent, attributes(integration))]
 pub fn derive_integration_event(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    derive::integration_event(&input).into()
+    derive::run::<derive::IntegrationEvent>(&input).into()
 }
 
 /// Derives `es_core::integration::Contract`: the dispatch from the domain events listed in
@@ -67,12 +67,12 @@ pub fn derive_integration_event(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(Contract, attributes(contract))]
 pub fn derive_contract(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    derive::contract(&input).into()
+    derive::run::<derive::Contract>(&input).into()
 }
 
 /// Derives `es_core::Aggregate`: the event enum, its `From` impls, the apply dispatch and the codec.
 #[proc_macro_derive(Aggregate, attributes(aggregate))]
 pub fn derive_aggregate(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    derive::aggregate(&input).into()
+    derive::run::<derive::Aggregate>(&input).into()
 }

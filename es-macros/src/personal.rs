@@ -40,7 +40,7 @@ pub struct Personal {
 
 impl Personal {
     /// Reads the field attributes of `input`, recording every mistake.
-    pub fn from_syn(cx: &mut Ctxt, input: &DeriveInput) -> Self {
+    pub fn from_syn(cx: &Ctxt, input: &DeriveInput) -> Self {
         let mut personal = Personal::default();
         let Data::Struct(data) = &input.data else { return personal };
         personal.keys = data.fields.iter().filter_map(field_key).collect();
@@ -133,7 +133,7 @@ fn field_key(field: &syn::Field) -> Option<String> {
 
 /// The field's JSON key: its `#[serde(rename = "..")]`, or its name. Serde attributes that would
 /// move or hide the value are refused.
-fn serde_key(cx: &mut Ctxt, field: &syn::Field, ident: &syn::Ident) -> String {
+fn serde_key(cx: &Ctxt, field: &syn::Field, ident: &syn::Ident) -> String {
     let mut key = syn::ext::IdentExt::unraw(ident).to_string();
     for a in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
         let result = a.parse_nested_meta(|meta| {
@@ -159,7 +159,7 @@ fn serde_key(cx: &mut Ctxt, field: &syn::Field, ident: &syn::Ident) -> String {
 }
 
 /// `#[serde(rename_all)]` would change the keys the descriptor names.
-fn container_not_renamed(cx: &mut Ctxt, input: &DeriveInput) {
+fn container_not_renamed(cx: &Ctxt, input: &DeriveInput) {
     for a in input.attrs.iter().filter(|a| a.path().is_ident("serde")) {
         let result = a.parse_nested_meta(|meta| {
             if meta.path.is_ident("rename_all") || meta.path.is_ident("rename_all_fields") {
@@ -173,7 +173,7 @@ fn container_not_renamed(cx: &mut Ctxt, input: &DeriveInput) {
 
 /// Personal fields need exactly one subject, a `String` or a `Uuid`, and a subject needs
 /// personal fields.
-pub fn check(cx: &mut Ctxt, personal: &Personal) {
+pub fn check(cx: &Ctxt, personal: &Personal) {
     for extra in personal.subjects.iter().skip(1) {
         cx.error_spanned_by(&extra.marker, "an event has one subject: mark only one field #[event(subject)]");
     }
@@ -208,7 +208,7 @@ pub fn check(cx: &mut Ctxt, personal: &Personal) {
 
 /// A personal field's former key is not empty, is given once, and is no key of any field of
 /// the struct now (its own or another's) nor another field's former key.
-pub fn check_renamed_from(cx: &mut Ctxt, personal: &Personal) {
+pub fn check_renamed_from(cx: &Ctxt, personal: &Personal) {
     let mut seen: Vec<(String, &syn::Ident)> = Vec::new();
     for field in &personal.fields {
         for old in &field.renamed_from {
@@ -296,121 +296,11 @@ pub fn expand(personal: &Personal) -> TokenStream {
                 fields: &[#(#fields),*],
             });
 
-        fn personal_subject(&self) -> ::core::option::Option<::std::string::String> {
-            ::core::option::Option::Some(::std::string::ToString::to_string(&self.#subject_ident))
+        fn personal_subject(&self) -> ::core::option::Option<::es_core::__private::String> {
+            ::core::option::Option::Some(::es_core::__private::ToString::to_string(&self.#subject_ident))
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use syn::parse_quote;
-
-    fn errors(input: DeriveInput) -> String {
-        let mut cx = Ctxt::default();
-        let p = Personal::from_syn(&mut cx, &input);
-        check(&mut cx, &p);
-        cx.into_compile_errors().map(|t| t.to_string()).unwrap_or_default()
-    }
-
-    #[test]
-    fn reads_subject_personal_fields_and_their_keys() {
-        let input: DeriveInput = parse_quote! {
-            struct E {
-                #[event(subject)] customer: String,
-                #[event(personal)] #[serde(rename = "n")] name: String,
-                #[event(personal, erased = 0)] age: u8,
-                other: u8,
-            }
-        };
-        let mut cx = Ctxt::default();
-        let p = Personal::from_syn(&mut cx, &input);
-        check(&mut cx, &p);
-        assert!(cx.into_compile_errors().is_none());
-        assert_eq!(p.subjects[0].key, "customer");
-        assert_eq!(p.fields.iter().map(|f| f.key.as_str()).collect::<Vec<_>>(), ["n", "age"]);
-        assert!(p.fields[1].erased.is_some());
-    }
-
-    #[test]
-    fn reads_former_keys_of_personal_fields() {
-        let input: DeriveInput = parse_quote! {
-            struct E {
-                #[event(subject)] customer: String,
-                #[event(personal, renamed_from = "phone", renamed_from = "tel")] mobile: String,
-            }
-        };
-        let mut cx = Ctxt::default();
-        let p = Personal::from_syn(&mut cx, &input);
-        check(&mut cx, &p);
-        check_renamed_from(&mut cx, &p);
-        assert!(cx.into_compile_errors().is_none());
-        let old: Vec<String> = p.fields[0].renamed_from.iter().map(|s| s.value()).collect();
-        assert_eq!(old, ["phone", "tel"]);
-        let renamed = renamed(&p).to_string();
-        assert!(renamed.contains("key : \"mobile\"") && renamed.contains("\"phone\" , \"tel\""), "{renamed}");
-    }
-
-    #[test]
-    fn reports_misused_former_keys() {
-        let errors = |input: DeriveInput| {
-            let mut cx = Ctxt::default();
-            let p = Personal::from_syn(&mut cx, &input);
-            check_renamed_from(&mut cx, &p);
-            cx.into_compile_errors().map(|t| t.to_string()).unwrap_or_default()
-        };
-        let e = errors(
-            parse_quote! { struct E { #[event(subject)] a: String, #[event(renamed_from = "x")] n: String } },
-        );
-        assert!(e.contains("belongs to a personal field"), "{e}");
-        let e = errors(parse_quote! { struct E { #[event(subject, renamed_from = "x")] a: String } });
-        assert!(e.contains("belongs to a personal field"), "{e}");
-        let e = errors(parse_quote! { struct E { #[event(personal, renamed_from = "")] n: String } });
-        assert!(e.contains("cannot be empty"), "{e}");
-        let e = errors(parse_quote! { struct E { #[event(personal, renamed_from = "n")] n: String } });
-        assert!(e.contains("the field's current key"), "{e}");
-        let e = errors(
-            parse_quote! { struct E { #[event(personal, renamed_from = "o", renamed_from = "o")] n: String } },
-        );
-        assert!(e.contains("duplicate #[event(personal, renamed_from"), "{e}");
-        let e = errors(
-            parse_quote! { struct E { #[event(personal, renamed_from = "p")] n: String, #[serde(rename = "p")] q: u8 } },
-        );
-        assert!(e.contains("the key of another field"), "{e}");
-        let e = errors(
-            parse_quote! { struct E { #[event(personal, renamed_from = "o")] n: String, #[event(personal, renamed_from = "o")] m: String } },
-        );
-        assert!(e.contains("already a former key of `n`"), "{e}");
-        let e = errors(parse_quote! { struct E { #[event(personal)] #[serde(alias = "o")] n: String } });
-        assert!(e.contains("renamed_from"), "{e}");
-    }
-
-    #[test]
-    fn reports_every_misuse() {
-        let e = errors(parse_quote! { struct E { #[event(personal)] name: String } });
-        assert!(e.contains("personal data needs a subject"), "{e}");
-        let e = errors(parse_quote! { struct E { #[event(subject)] id: u64, #[event(personal)] n: String } });
-        assert!(e.contains("must be a `String` or a `Uuid`"), "{e}");
-        let e = errors(
-            parse_quote! { struct E { #[event(subject)] a: String, #[event(subject)] b: String, #[event(personal)] n: String } },
-        );
-        assert!(e.contains("an event has one subject"), "{e}");
-        let e = errors(parse_quote! { struct E { #[event(erased = 1)] n: u8 } });
-        assert!(e.contains("`erased = ..` belongs to a personal field"), "{e}");
-        let e = errors(parse_quote! { struct E(#[event(personal)] String); });
-        assert!(e.contains("needs named fields"), "{e}");
-        let e = errors(
-            parse_quote! { #[serde(rename_all = "camelCase")] struct E { #[event(subject)] a: String, #[event(personal)] n: String } },
-        );
-        assert!(e.contains("cannot use #[serde(rename_all)]"), "{e}");
-        let e = errors(
-            parse_quote! { struct E { #[event(subject)] a: String, #[event(personal)] #[serde(flatten)] n: String } },
-        );
-        assert!(e.contains("cannot take this serde attribute"), "{e}");
-        let e = errors(parse_quote! { struct E { #[event(subject)] a: String } });
-        assert!(e.contains("a subject without personal data"), "{e}");
-        let e = errors(parse_quote! { struct E { #[event(subjct)] a: String } });
-        assert!(e.contains("did you mean `subject`"), "{e}");
-    }
-}
+mod tests;

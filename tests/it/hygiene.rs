@@ -3,7 +3,11 @@
 #![deny(unused_qualifications)]
 #![allow(dead_code, non_camel_case_types)]
 
-use es_core::{Aggregate, Apply, Event, EventContext, Handle, Project, Projection};
+use es_core::integration::{Contract, IntegrationEvent, MapError, Outgoing, Translate};
+use es_core::{
+    Aggregate, Apply, Event, EventContext, Handle, Project, Projection, React, ReactContext, ReactError,
+    Reactor,
+};
 
 struct Result;
 struct Option;
@@ -76,8 +80,51 @@ impl Project<Ponged> for PingTotal {
     fn project(&mut self, _: &Ponged, _: &EventContext<'_>) {}
 }
 
+/// Personal data: its generated `PERSONAL` and `personal_subject` name `String` too.
+#[derive(Event, serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+pub struct Named {
+    #[event(subject)]
+    who: std::string::String,
+    #[event(personal)]
+    name: std::string::String,
+}
+
+#[derive(Reactor)]
+#[reactor(events(Pinged))]
+pub struct PingWatcher;
+
+impl React<Pinged> for PingWatcher {
+    async fn react(&self, _: &Pinged, _: &ReactContext<'_>) -> std::result::Result<(), ReactError> {
+        std::result::Result::Ok(())
+    }
+}
+
+#[derive(es_core::IntegrationEvent, serde::Serialize)]
+#[integration(name = "pings.Pinged", version = 2)]
+pub struct PublicPing {
+    n: u32,
+}
+
+#[derive(es_core::Contract)]
+#[contract(events(Pinged))]
+pub struct Pings;
+
+impl Translate<Pinged> for Pings {
+    fn translate(&self, e: &Pinged, _: &EventContext<'_>) -> std::result::Result<Outgoing, MapError> {
+        Outgoing::one(PublicPing { n: e.n })
+    }
+}
+
 #[test]
 fn derives_work_with_prelude_names_shadowed() {
+    let named = Named { who: "p-1".into(), name: "Ada".into() };
+    assert_eq!(Event::personal_subject(&named), std::option::Option::Some("p-1".into()));
+    assert!(<PingWatcher as Reactor>::handles("Pinged") && !<PingWatcher as Reactor>::handles("Ponged"));
+    assert!(<Pings as Contract>::handles("Pinged") && !<Pings as Contract>::handles("Ponged"));
+    assert_eq!(
+        (<PublicPing as IntegrationEvent>::NAME, <PublicPing as IntegrationEvent>::VERSION),
+        ("pings.Pinged", 2)
+    );
     let mut p = Pinger::default();
     Aggregate::apply(&mut p, &PingerEvent::Pinged(Pinged { n: 2 }));
     assert_eq!(p.count, 2);

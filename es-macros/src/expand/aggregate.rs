@@ -78,7 +78,7 @@ fn codec(agg: &Aggregate, events: &[syn::Path]) -> TokenStream {
                 match self { #(#encode_arms,)* }
             }
 
-            fn personal_subject(&self) -> ::core::option::Option<::std::string::String> {
+            fn personal_subject(&self) -> ::core::option::Option<::es_core::__private::String> {
                 match self { #(#subject_arms,)* }
             }
 

@@ -5,10 +5,11 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::ast::Event;
-use crate::personal::{self, Personal};
+use crate::personal;
 
-pub fn expand(event: &Event, personal: &Personal) -> TokenStream {
+pub fn expand(event: &Event) -> TokenStream {
     let input = event.original;
+    let personal = &event.personal;
     let ident = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let name = &event.name;
