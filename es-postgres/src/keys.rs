@@ -74,7 +74,8 @@ impl PostgresStore {
     /// autovacuum reuses the space), a deleted key's bytes stay in a dead row of the table; the
     /// write-ahead log and base backups keep them until they are recycled. Run it after
     /// forgetting, e.g. from a nightly job; with a master key (`ES_MASTER_KEY`) the kept bytes
-    /// are wrapped and open nothing without it.
+    /// are wrapped and open nothing without it. A row that a transaction begun before the forget
+    /// may still see is kept until that transaction ends: run it again later to be sure.
     pub async fn vacuum_keys(&self) -> Result<(), StoreError> {
         let sql = format!("VACUUM FULL {}.es_personal_keys", self.keys_schema());
         sqlx::query(&sql).execute(&self.pool).await.map_err(backend_error)?;

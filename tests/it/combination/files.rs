@@ -131,8 +131,18 @@ async fn postgres_keys_are_wrapped_and_vacuumed_away() {
     assert!(holds(&before, &stored) && !holds(&before, &key), "the file holds the wrapped key only");
     assert!(store.forget("m-1").await.expect("forget").had_key);
     assert!(holds(&table_file(&store, "es_personal_keys").await, &stored), "a dead row until vacuumed");
-    store.vacuum_keys().await.expect("vacuum");
-    assert!(!holds(&table_file(&store, "es_personal_keys").await, &stored), "gone from the table's file");
+    // A dead row stays while a transaction that began before the forget runs (other tests
+    // run beside this one): vacuum again until none does.
+    let mut vacuumed = false;
+    for _ in 0..50 {
+        store.vacuum_keys().await.expect("vacuum");
+        if !holds(&table_file(&store, "es_personal_keys").await, &stored) {
+            vacuumed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(vacuumed, "the forgotten key is still in the table's file after vacuuming");
     assert_eq!(members.load("m-1").await.expect("load").state.name, "", "erased");
     store.drop_schema().await.expect("drop the test schema");
 }
