@@ -7,8 +7,9 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::time::Duration;
 
+use es_core::consume::{Projected, Stepped};
 use es_core::registry::EventRegistration;
-use es_core::{EventStore, Leases, Projection, ProjectionRunner, StoreError};
+use es_core::{EventStore, Feed, FeedError, Leases, Projection, StoreError};
 use es_postgres::PostgresStore;
 use es_sqlite::SqliteStore;
 use serde::de::DeserializeOwned;
@@ -105,9 +106,10 @@ impl<P: Projection + Default + Serialize + DeserializeOwned> Rebuild for Rebuild
 /// How long the rebuild's lease lasts unless renewed (it is renewed at every batch).
 const REBUILD_LEASE: Duration = Duration::from_secs(30);
 
-/// Under the projection's lease (so no live worker saves meanwhile, and one that was paused
-/// past its lease is fenced): forgets the checkpoint, then reads every event a batch at a time,
-/// saving each checkpoint fenced and reporting progress.
+/// On the one consumer lifecycle ([`Feed`]), under the projection's lease (so no live worker
+/// saves meanwhile, and one that was paused past its lease is fenced): resets the checkpoint,
+/// then reads every event a batch at a time, each checkpoint saved fenced, reporting progress;
+/// gives the lease back at the end.
 async fn rebuild<P, S>(
     store: S,
     name: &str,
@@ -119,34 +121,50 @@ where
     S: EventStore + Leases,
 {
     let owner = format!("es-rebuild/{}", es_core::lease::worker_id());
-    let Some(mut lease) = store.acquire(name, &owner, REBUILD_LEASE).await? else {
+    let mut feed = Feed::new(name, Projected::<P>::default(), store.clone())
+        .batch(2_000)
+        .leased(REBUILD_LEASE)
+        .owner(owner);
+    if let Err(e) = feed.reset().await {
         let holder = store.lease(name).await?.map(|l| format!("{} (epoch {})", l.owner, l.epoch));
-        return Err(StoreError::backend(
-            "es",
-            format!(
-                "projection `{name}` is held by {}: stop its workers, or wait for the lease to lapse, then rebuild",
-                holder.unwrap_or_else(|| "another worker".into())
+        return Err(match e {
+            FeedError::Store(StoreError::Fenced { .. }) => StoreError::backend(
+                "es",
+                format!(
+                    "projection `{name}` is held by {}: stop its workers, or wait for the lease to lapse, then rebuild",
+                    holder.unwrap_or_else(|| "another worker".into())
+                ),
             ),
-        ));
-    };
-    store.delete_checkpoint(name).await?;
-    let mut runner = ProjectionRunner::<P, _>::start(name, store.clone()).await?.with_batch(2_000);
+            other => feed_error(other),
+        });
+    }
     let mut read = 0u64;
     let result = loop {
-        let n = match runner.step_under(&lease).await {
-            Ok(n) => n,
-            Err(e) => break Err(e),
-        };
-        if n == 0 {
-            break Ok(read);
+        match feed.step().await {
+            Ok(Stepped::Worked { read: n, more, .. }) => {
+                read += n as u64;
+                progress.at(read, out);
+                if !more {
+                    break Ok(read);
+                }
+            }
+            Ok(Stepped::Standby { .. } | Stepped::Fenced { .. }) => {
+                break Err(StoreError::backend(
+                    "es",
+                    format!("another worker took `{name}` over during the rebuild"),
+                ))
+            }
+            Err(e) => break Err(feed_error(e)),
         }
-        read += n as u64;
-        progress.at(read, out);
-        lease = match store.acquire(name, &owner, REBUILD_LEASE).await? {
-            Some(renewed) => renewed,
-            None => break Err(StoreError::Fenced { lease: name.to_owned(), epoch: lease.epoch }),
-        };
     };
-    store.release(&lease).await?;
+    feed.release().await?;
     result
+}
+
+/// A feed's error as the store error `es` reports.
+fn feed_error(e: FeedError) -> StoreError {
+    match e {
+        FeedError::Store(e) => e,
+        other => StoreError::backend("es", other),
+    }
 }

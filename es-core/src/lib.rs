@@ -85,6 +85,7 @@ pub mod backend;
 pub mod checkpoint;
 pub mod codec;
 pub mod command;
+pub mod consume;
 pub mod cursor;
 pub mod dead_letter;
 mod derive_support;
@@ -118,6 +119,7 @@ pub mod worker;
 
 pub use aggregate::{Aggregate, Apply, Handle};
 pub use checkpoint::{Checkpoint, CheckpointStore};
+pub use consume::{Consume, ConsumeError, Feed, FeedError};
 pub use cursor::Cursor;
 pub use dead_letter::{DeadLetters, Parked};
 pub use error::{DecodeError, DecodeFailure, EncodeError, EncodeFailure, StoreError};

@@ -1,20 +1,24 @@
 //! `ReactorRunner`: feeds a reactor the store's events in the global order from its checkpoint,
 //! retries a failed reaction with backoff, then parks the event (or stops), and saves the
-//! checkpoint only after the effects of the events before it are done.
+//! checkpoint only after the effects of the events before it are done. A thin face over a
+//! [`Feed`] of the reactor; [`leased`](ReactorRunner::leased) runs it in one process at a time.
 //!
 //! Loading the keys an event's personal data needs is the store's work, not the reaction's: a
 //! failure there (a dropped connection, say) is retried with the same backoff, then returned
-//! from `catch_up` as a store error with the checkpoint just before the event, never parked.
+//! from `catch_up` as a store error with the checkpoint before the event, never parked.
 
+use std::future::Future;
 use std::time::Duration;
 
-use crate::checkpoint::{Checkpoint, CheckpointStore};
+use crate::checkpoint::CheckpointStore;
+use crate::consume::{Consume, ConsumeError, Feed, FeedError, FeedStatus, Stepped};
 use crate::cursor::Cursor;
 use crate::dead_letter::{DeadLetters, Parked};
 use crate::error::StoreError;
+use crate::lease::Leases;
 use crate::personal::{keys, Keyring};
 use crate::reactor::{ReactContext, ReactError, Reactor};
-use crate::record::StoredEvent;
+use crate::record::{EventRef, StoredEvent};
 use crate::retry::RetryPolicy;
 use crate::store::EventStore;
 use tracing::Instrument;
@@ -53,17 +57,46 @@ pub enum ReactorError {
     },
 }
 
+impl From<FeedError> for ReactorError {
+    fn from(e: FeedError) -> Self {
+        match e {
+            FeedError::Store(e) => ReactorError::Store(e),
+            FeedError::Consumer { consumer, position, attempts, source } => ReactorError::Stopped {
+                reactor: consumer,
+                position: position.unwrap_or_default(),
+                attempts,
+                error: ReactError::new(source),
+            },
+        }
+    }
+}
+
+/// A reactor as a consumer: reacts to a batch in order, stopping at the first failure (the
+/// events before it are done, so the feed checkpoints them and retries from the failure).
+struct Reacting<R> {
+    reactor: R,
+    name: String,
+}
+
+impl<R: Reactor> Consume for Reacting<R> {
+    fn handles(&self, name: &str) -> bool {
+        R::handles(name)
+    }
+
+    async fn handle(&mut self, batch: &[EventRef<'_>]) -> Result<(), ConsumeError> {
+        for event in batch {
+            let at = ReactContext::new(event, &self.name);
+            if let Err(error) = self.reactor.react_event(&at).await {
+                return Err(ConsumeError::new(error).at(event).handled_before());
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Runs one reactor, named for its checkpoint and for the command ids its reactions derive.
 pub struct ReactorRunner<R, S> {
-    name: String,
-    reactor: R,
-    store: S,
-    cursor: Cursor,
-    batch: usize,
-    retry: RetryPolicy,
-    on_failure: OnFailure,
-    /// Opens the personal data of the events reacted to (the store's keyring by default).
-    keys: Option<Keyring>,
+    feed: Feed<Reacting<R>, S>,
 }
 
 impl<R, S> ReactorRunner<R, S>
@@ -75,112 +108,118 @@ where
     /// event (backoff from 10 ms to 1 s), then park; batches of 256.
     pub async fn start(name: impl Into<String>, reactor: R, store: S) -> Result<Self, StoreError> {
         let name = name.into();
-        let cursor = store.load_checkpoint(&name).await?.map_or(Cursor::START, |c| c.cursor);
-        let retry =
-            RetryPolicy::default().max_attempts(3).backoff(Duration::from_millis(10), Duration::from_secs(1));
-        let keys = store.keys();
-        Ok(ReactorRunner {
-            name,
-            reactor,
-            store,
-            cursor,
-            batch: 256,
-            retry,
-            on_failure: OnFailure::Park,
-            keys,
-        })
+        let reacting = Reacting { reactor, name: name.clone() };
+        let mut feed = Feed::new(name, reacting, store).batch(256).parking();
+        feed.resume().await.map_err(crate::runner::store_error)?;
+        Ok(ReactorRunner { feed })
     }
 
     /// Opens personal data with `keys` (a key management service, say) instead of the store's
     /// keyring, as [`Repository::with_keys`](crate::Repository::with_keys) does.
     pub fn with_keys(mut self, keys: Keyring) -> Self {
-        self.keys = Some(keys);
+        self.feed = self.feed.keys(keys);
         self
     }
 
     /// How many times a reaction is tried (at least 1) and the backoff between tries.
     pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
-        self.retry = retry;
+        self.feed = self.feed.retry(retry);
         self
     }
 
     /// What to do when every attempt failed.
     pub fn on_failure(mut self, on_failure: OnFailure) -> Self {
-        self.on_failure = on_failure;
+        self.feed = match on_failure {
+            OnFailure::Park => self.feed.parking(),
+            OnFailure::Stop => self.feed.without_parking(),
+        };
         self
     }
 
     /// Events read per batch (and per checkpoint).
     pub fn with_batch(mut self, batch: usize) -> Self {
-        self.batch = batch.max(1);
+        self.feed = self.feed.batch(batch);
+        self
+    }
+
+    /// Runs the reactor in one process at a time: start it in every process; the one holding
+    /// the lease `name` (taken for `ttl`, renewed every batch) reacts, the others stand by and
+    /// take over once it lapses. Checkpoints are fenced by the lease's epoch.
+    pub fn leased(mut self, ttl: Duration) -> Self
+    where
+        S: Leases,
+    {
+        self.feed = self.feed.leased(ttl);
+        self
+    }
+
+    /// The id this runner holds its lease as (default: a fresh worker id).
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        self.feed = self.feed.owner(owner);
         self
     }
 
     /// The reactor.
     pub fn reactor(&self) -> &R {
-        &self.reactor
+        &self.feed.consumer().reactor
     }
 
     /// The cursor of the last event reacted to (or parked).
     pub fn cursor(&self) -> Cursor {
-        self.cursor
+        self.feed.cursor()
     }
 
     /// Reacts to every event committed so far, a batch at a time, saving the checkpoint after
-    /// each batch's effects are done. Returns how many events it read.
+    /// each batch's effects are done. Returns how many events it read (0 on standby, when
+    /// leased and another holds the lease).
     pub async fn catch_up(&mut self) -> Result<usize, ReactorError> {
-        let span = tracing::info_span!("es.reactor", reactor = %self.name, after = %self.cursor, read = tracing::field::Empty);
-        let read = self.catch_up_in().instrument(span.clone()).await?;
+        let span = tracing::info_span!("es.reactor", reactor = %self.feed.name(), after = %self.cursor(), read = tracing::field::Empty);
+        let read = self.feed.catch_up().instrument(span.clone()).await?;
         span.record("read", read);
         Ok(read)
     }
 
-    async fn catch_up_in(&mut self) -> Result<usize, ReactorError> {
-        let mut read = 0;
-        loop {
-            let page = self.store.read_all(self.cursor, self.batch).await?;
-            let n = page.len();
-            for event in &page {
-                if R::handles(&event.name) {
-                    let reacted = match self.react(event, self.retry.attempts()).await {
-                        Ok(reacted) => reacted,
-                        Err(e) => return Err(self.stop_at_store_error(e).await),
-                    };
-                    if let Err((attempts, error)) = reacted {
-                        match self.on_failure {
-                            OnFailure::Park => self.park(event, attempts, &error).await?,
-                            OnFailure::Stop => {
-                                self.save().await?;
-                                let (reactor, position) = (self.name.clone(), event.position);
-                                return Err(ReactorError::Stopped { reactor, position, attempts, error });
-                            }
-                        }
-                    }
-                }
-                self.cursor = event.cursor;
-            }
-            if n > 0 {
-                self.save().await?;
-            }
-            read += n;
-            if n < self.batch {
-                return Ok(read);
-            }
-        }
+    /// One batch (taking or renewing the lease first, when leased).
+    pub async fn step(&mut self) -> Result<Stepped, ReactorError> {
+        Ok(self.feed.step().await?)
+    }
+
+    /// Catches up, then follows new events (woken by the store's signal, or every `poll`) until
+    /// `stop` completes; then gives the lease up, when leased.
+    pub async fn run(&mut self, poll: Duration, stop: impl Future<Output = ()>) -> Result<(), ReactorError> {
+        self.feed.set_poll(poll);
+        Ok(self.feed.run(stop).await?)
+    }
+
+    /// Gives the lease up, when leased, so another runner takes over at once.
+    pub async fn release(&mut self) -> Result<(), StoreError> {
+        self.feed.release().await
+    }
+
+    /// Checkpoint, lag, lease and parked events, as stored.
+    pub async fn status(&self) -> Result<FeedStatus, StoreError> {
+        self.feed.status().await
     }
 
     /// Tries the parked events of this reactor again, once each, in order; unparks those that
     /// succeed and re-parks the others with their new error. Returns how many succeeded.
     pub async fn retry_parked(&mut self) -> Result<usize, ReactorError> {
+        let store = self.feed.store().clone();
         let mut succeeded = 0;
-        for parked in self.store.parked(&self.name).await? {
+        for parked in store.parked(self.feed.name()).await? {
             // A key that fails to load leaves the event parked as it was: the store failed.
-            match self.react(&parked.event, 1).await? {
+            match self.react_once(&parked.event).await? {
                 Ok(()) => {
-                    self.store.unpark(&self.name, parked.event.id).await?;
+                    store.unpark(self.feed.name(), parked.event.id).await?;
                     succeeded += 1;
                 }
-                Err((_, error)) => self.park(&parked.event, parked.attempts + 1, &error).await?,
+                Err(error) => {
+                    let attempts = parked.attempts + 1;
+                    tracing::warn!(reactor = %self.feed.name(), position = parked.event.position, attempts, %error, "reaction failed again: event parked");
+                    let parked_at = crate::time::now_micros();
+                    let error = error.to_string();
+                    store.park(Parked { event: parked.event, error, attempts, parked_at, ..parked }).await?;
+                }
             }
         }
         Ok(succeeded)
@@ -190,78 +229,19 @@ where
     /// every event after it. Reactions that issue commands with [`ReactContext::caused`]
     /// metadata record nothing twice; other side effects happen again.
     pub async fn replay_from(&mut self, cursor: Cursor) -> Result<(), StoreError> {
-        self.cursor = cursor;
-        self.save().await
+        self.feed.seek(cursor).await
     }
 
-    /// Ends a run at a store error met before reacting to an event: saves the checkpoint (the
-    /// events before it are done), so the next run starts at that event.
-    async fn stop_at_store_error(&self, error: StoreError) -> ReactorError {
-        if let Err(save) = self.save().await {
-            // Not saving costs only reacting again to the events since the last checkpoint.
-            tracing::warn!(reactor = %self.name, error = %save, "checkpoint not saved");
+    /// Reacts to `event` once, in the scope of its subjects' keys. `Err`: a key failed to load.
+    async fn react_once(&self, event: &StoredEvent) -> Result<Result<(), ReactError>, StoreError> {
+        let keyring = self.feed.keyring();
+        if let Some(keys) = keyring {
+            keys.load_sealed(event.payload.get()).await?;
         }
-        ReactorError::Store(error)
-    }
-
-    /// Reacts to `event`, up to `attempts` times, each in the scope of the keys of the subjects
-    /// sealed in it (loaded before every attempt: one may have expired from the cache during
-    /// the backoff). `Ok(Err(..))`: the reaction failed every attempt; `Err`: a key failed to
-    /// load, the event was not reacted to.
-    async fn react(
-        &self,
-        event: &StoredEvent,
-        attempts: u32,
-    ) -> Result<Result<(), (u32, ReactError)>, StoreError> {
         let lent = event.as_ref();
-        let at = ReactContext::new(&lent, &self.name);
-        let mut attempt = 1;
-        loop {
-            self.load_keys(event).await?;
-            match keys::scoped(self.keys.as_ref(), self.reactor.react_event(&at)).await {
-                Ok(_) => return Ok(Ok(())),
-                Err(error) if attempt >= attempts => return Ok(Err((attempt, error))),
-                Err(_) => {
-                    self.retry.wait(attempt).await;
-                    attempt += 1;
-                }
-            }
-        }
-    }
-
-    /// Loads the keys (not cached) of the subjects sealed in `event`, with the runner's retries
-    /// and backoff: a transient store failure does not end the run.
-    async fn load_keys(&self, event: &StoredEvent) -> Result<(), StoreError> {
-        let Some(keys) = &self.keys else { return Ok(()) };
-        let mut attempt = 1;
-        loop {
-            match keys.load_sealed(event.payload.get()).await {
-                Ok(()) => return Ok(()),
-                Err(e) if attempt >= self.retry.attempts() => return Err(e),
-                Err(e) => {
-                    tracing::debug!(reactor = %self.name, position = event.position, error = %e, attempt, "key load failed: retrying");
-                    self.retry.wait(attempt).await;
-                    attempt += 1;
-                }
-            }
-        }
-    }
-
-    async fn park(&self, event: &StoredEvent, attempts: u32, error: &ReactError) -> Result<(), StoreError> {
-        tracing::warn!(reactor = %self.name, position = event.position, attempts, %error, "reaction failed: event parked");
-        let parked = Parked {
-            reactor: self.name.clone(),
-            event: event.clone(),
-            error: error.to_string(),
-            attempts,
-            parked_at: crate::time::now_micros(),
-        };
-        self.store.park(parked).await
-    }
-
-    async fn save(&self) -> Result<(), StoreError> {
-        let checkpoint = Checkpoint { cursor: self.cursor, state: None, saved_at: crate::time::now_micros() };
-        self.store.save_checkpoint(&self.name, checkpoint).await
+        let at = ReactContext::new(&lent, self.feed.name());
+        let reacted = keys::scoped(keyring, self.feed.consumer().reactor.react_event(&at)).await;
+        Ok(reacted.map(|_| ()))
     }
 }
 

@@ -1,5 +1,6 @@
 //! `ProjectionWorker`: runs a named projection in one process at a time, under a lease, and
-//! takes over when the process that ran it dies or stops renewing.
+//! takes over when the process that ran it dies or stops renewing. A thin face over a leased
+//! [`Feed`] of the projection.
 //!
 //! ```
 //! use es_core::{Event, EventContext, EventStore, ExpectedVersion, MemoryStore, NewEvent, Project, Projection};
@@ -41,11 +42,12 @@ use std::time::{Duration, SystemTime};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::consume::{Feed, Projected, Stepped};
 use crate::cursor::Cursor;
 use crate::error::StoreError;
-use crate::lease::{worker_id, Lease, Leases};
+use crate::lease::{Lease, Leases};
 use crate::projection::Projection;
-use crate::runner::ProjectionRunner;
+use crate::runner::store_error;
 use crate::store::EventStore;
 
 /// What one [`ProjectionWorker::step`] did.
@@ -73,13 +75,7 @@ pub enum Step {
 
 /// Runs the projection `P` named `name` on `S` while it holds the lease of that name.
 pub struct ProjectionWorker<P, S> {
-    name: String,
-    store: S,
-    owner: String,
-    ttl: Duration,
-    batch: usize,
-    /// The lease and the runner resumed under it; `None` while on standby.
-    held: Option<(Lease, ProjectionRunner<P, S>)>,
+    feed: Feed<Projected<P>, S>,
 }
 
 impl<P, S> ProjectionWorker<P, S>
@@ -87,91 +83,63 @@ where
     P: Projection + Default + Serialize + DeserializeOwned,
     S: EventStore + Leases,
 {
-    /// A worker for the projection `name`, with a fresh id ([`worker_id`]: unique per worker,
-    /// labelled with host and process), a 10 s lease and batches of 512.
+    /// A worker for the projection `name`, with a fresh id ([`worker_id`](crate::lease::worker_id):
+    /// unique per worker, labelled with host and process), a 10 s lease and batches of 512.
     pub fn new(name: impl Into<String>, store: S) -> Self {
-        ProjectionWorker {
-            name: name.into(),
-            store,
-            owner: worker_id(),
-            ttl: Duration::from_secs(10),
-            batch: 512,
-            held: None,
-        }
+        let feed =
+            Feed::new(name, Projected::new(P::default()), store).leased(Duration::from_secs(10)).batch(512);
+        ProjectionWorker { feed }
     }
 
-    /// Names this worker (default: a fresh [`worker_id`]). Workers need distinct names: two
+    /// Names this worker (default: a fresh worker id). Workers need distinct names: two
     /// workers with one name both pass the fence.
     pub fn owner(mut self, owner: impl Into<String>) -> Self {
-        self.owner = owner.into();
+        self.feed = self.feed.owner(owner);
         self
     }
 
     /// How long the lease lasts unless renewed; every step renews it. Another worker takes over
     /// within this time after the holder stops. Keep it well above a batch's duration.
     pub fn ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
+        self.feed = self.feed.leased(ttl);
         self
     }
 
     /// Events per batch (and per checkpoint).
     pub fn batch(mut self, batch: usize) -> Self {
-        self.batch = batch.max(1);
+        self.feed = self.feed.batch(batch);
         self
     }
 
     /// The read model, while this worker holds the lease.
     pub fn projection(&self) -> Option<&P> {
-        self.held.as_ref().map(|(_, runner)| runner.projection())
+        self.feed.lease().map(|_| self.feed.consumer().projection())
     }
 
     /// Takes or renews the lease; holding it, handles one batch and saves it under the lease. A
-    /// worker that took the lease over resumes from the last saved checkpoint and state.
+    /// worker that took the lease over resumes from the last saved checkpoint and state; a
+    /// failed batch leaves the read model at its last checkpoint.
     pub async fn step(&mut self) -> Result<Step, StoreError> {
-        let Some(lease) = self.store.acquire(&self.name, &self.owner, self.ttl).await? else {
-            self.held = None;
-            return Ok(Step::Standby { holder: self.store.lease(&self.name).await? });
-        };
-        let resumed = match self.held.take() {
-            Some((held, runner)) if held.epoch == lease.epoch => runner,
-            // Newly taken (or retaken after another held it): what this worker had is stale.
-            _ => ProjectionRunner::start(self.name.clone(), self.store.clone()).await?.with_batch(self.batch),
-        };
-        let runner = &mut self.held.insert((lease.clone(), resumed)).1;
-        match runner.step_under(&lease).await {
-            Ok(read) => Ok(Step::Worked { read, lease }),
-            Err(StoreError::Fenced { epoch, .. }) => {
-                self.held = None;
-                Ok(Step::Fenced { epoch })
-            }
-            Err(e) => Err(e),
-        }
+        Ok(match self.feed.step().await.map_err(store_error)? {
+            Stepped::Worked { read, lease: Some(lease), .. } => Step::Worked { read, lease },
+            Stepped::Worked { lease: None, .. } => Step::Standby { holder: None },
+            Stepped::Standby { holder } => Step::Standby { holder },
+            Stepped::Fenced { epoch } => Step::Fenced { epoch },
+        })
     }
 
-    /// Steps until `stop` completes: batches back to back while behind, every `poll` when caught
-    /// up or on standby. Store errors end it (run it again to retry).
+    /// Steps until `stop` completes: batches back to back while behind, waiting for the store's
+    /// signal (or `poll`) when caught up, every `poll` on standby; then gives the lease up.
+    /// Store errors that outlast the retries end it, the read model at its last checkpoint (run
+    /// it again to go on).
     pub async fn run(&mut self, poll: Duration, stop: impl Future<Output = ()>) -> Result<(), StoreError> {
-        tokio::pin!(stop);
-        loop {
-            let caught_up = match self.step().await? {
-                Step::Worked { read, .. } => read < self.batch,
-                Step::Standby { .. } | Step::Fenced { .. } => true,
-            };
-            if caught_up {
-                tokio::select! {
-                    () = &mut stop => return Ok(()),
-                    () = tokio::time::sleep(poll) => {}
-                }
-            }
-        }
+        self.feed.set_poll(poll);
+        self.feed.run(stop).await.map_err(store_error)
     }
 
     /// Gives the lease up, so another worker takes over without waiting for it to expire.
     pub async fn release(&mut self) -> Result<(), StoreError> {
-        match self.held.take() {
-            Some((lease, _)) => self.store.release(&lease).await,
-            None => Ok(()),
-        }
+        self.feed.release().await
     }
 }
 

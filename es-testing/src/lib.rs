@@ -57,6 +57,7 @@ pub mod conformance;
 mod counting;
 mod counting_rewrite;
 mod events;
+mod faulty;
 pub mod invariants;
 mod personal;
 mod projection;
@@ -68,6 +69,7 @@ mod upcasting;
 
 pub use counting::{CountingStore, CountingTurn};
 pub use events::IntoEvents;
+pub use faulty::{Fault, FaultyStore};
 pub use personal::{assert_erased, forgotten, harness_keys};
 pub use projection::{IntoStored, ProjectionTest, ProjectionThen};
 pub use reactor::{react_to, CrashBeforeCheckpoint};

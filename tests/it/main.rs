@@ -13,6 +13,8 @@ mod codec;
 mod combination;
 mod crash;
 mod failover;
+mod feed;
+mod feed_lease;
 mod hot_aggregate;
 mod hygiene;
 mod idempotent;
