@@ -92,6 +92,7 @@ mod derive_support;
 mod error;
 mod event;
 mod expected;
+mod forward;
 pub mod idempotency;
 pub mod integration;
 pub mod integrity;

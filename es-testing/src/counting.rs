@@ -3,13 +3,10 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use es_core::integrity::{Link, LinkKey, Links};
 use es_core::{
-    AppendWatch, Appended, Checkpoint, CheckpointStore, Cursor, DeadLetters, EventRef, EventStore,
-    ExpectedVersion, Lease, Leases, Lend, LocalQueue, NewEvent, Parked, Snapshot, SnapshotStore, StoreError,
-    Turn, Turns,
+    AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, Lend, LocalQueue, NewEvent,
+    StoreError, Turn, Turns,
 };
 
 /// Wraps a store and counts the events its stream reads return (`read_stream` and
@@ -150,77 +147,4 @@ impl<T: Turn> Turn for CountingTurn<T> {
     }
 }
 
-impl<S: SnapshotStore> SnapshotStore for CountingStore<S> {
-    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), StoreError> {
-        self.inner.save_snapshot(stream, snapshot).await
-    }
-
-    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
-        self.inner.load_snapshot(stream).await
-    }
-
-    async fn delete_snapshot(&self, stream: &str) -> Result<bool, StoreError> {
-        self.inner.delete_snapshot(stream).await
-    }
-}
-
-impl<S: DeadLetters> DeadLetters for CountingStore<S> {
-    async fn park(&self, parked: Parked) -> Result<(), StoreError> {
-        self.inner.park(parked).await
-    }
-
-    async fn parked(&self, reactor: &str) -> Result<Vec<Parked>, StoreError> {
-        self.inner.parked(reactor).await
-    }
-
-    async fn unpark(&self, reactor: &str, event: es_core::Uuid) -> Result<(), StoreError> {
-        self.inner.unpark(reactor, event).await
-    }
-}
-
-impl<S: Leases> Leases for CountingStore<S> {
-    async fn acquire(&self, name: &str, owner: &str, ttl: Duration) -> Result<Option<Lease>, StoreError> {
-        self.inner.acquire(name, owner, ttl).await
-    }
-
-    async fn release(&self, lease: &Lease) -> Result<(), StoreError> {
-        self.inner.release(lease).await
-    }
-
-    async fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError> {
-        self.inner.lease(name).await
-    }
-
-    async fn save_checkpoint_fenced(&self, checkpoint: Checkpoint, lease: &Lease) -> Result<(), StoreError> {
-        self.inner.save_checkpoint_fenced(checkpoint, lease).await
-    }
-}
-
-impl<S: CheckpointStore> CheckpointStore for CountingStore<S> {
-    async fn save_checkpoint(&self, projection: &str, checkpoint: Checkpoint) -> Result<(), StoreError> {
-        self.inner.save_checkpoint(projection, checkpoint).await
-    }
-
-    async fn load_checkpoint(&self, projection: &str) -> Result<Option<Checkpoint>, StoreError> {
-        self.inner.load_checkpoint(projection).await
-    }
-
-    async fn delete_checkpoint(&self, projection: &str) -> Result<(), StoreError> {
-        self.inner.delete_checkpoint(projection).await
-    }
-}
-
-impl<S: Links> Links for CountingStore<S> {
-    async fn visit_links<F>(
-        &self,
-        after: LinkKey<'_>,
-        one_stream: bool,
-        limit: usize,
-        visit: F,
-    ) -> Result<usize, StoreError>
-    where
-        F: FnMut(&Link<'_>) + Send,
-    {
-        self.inner.visit_links(after, one_stream, limit, visit).await
-    }
-}
+es_core::forward_store_traits!(CountingStore<S>.inner: SnapshotStore, DeadLetters, Leases, CheckpointStore, Links, Rewrite);

@@ -5,11 +5,9 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use es_core::integrity::{Link, LinkKey, Links};
 use es_core::{
-    AppendWatch, Appended, Checkpoint, CheckpointStore, Cursor, DeadLetters, EventRef, EventStore,
-    ExpectedVersion, Lease, Leases, Lend, LocalQueue, NewEvent, Parked, Snapshot, SnapshotStore, StoreError,
-    Turns,
+    AppendWatch, Appended, Checkpoint, CheckpointStore, Cursor, EventRef, EventStore, ExpectedVersion, Lease,
+    Leases, Lend, NewEvent, StoreError,
 };
 
 /// The calls a [`FaultyStore`] counts and can fail.
@@ -159,46 +157,6 @@ impl<S: EventStore> EventStore for FaultyStore<S> {
     }
 }
 
-impl<S: Turns> Turns for FaultyStore<S> {
-    type Turn<'a> = S::Turn<'a>;
-
-    fn local_queue(&self, stream: &str) -> LocalQueue {
-        self.inner.local_queue(stream)
-    }
-
-    async fn take_turn<'a>(&'a self, stream: &'a str) -> Result<Self::Turn<'a>, StoreError> {
-        self.inner.take_turn(stream).await
-    }
-}
-
-impl<S: SnapshotStore> SnapshotStore for FaultyStore<S> {
-    async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), StoreError> {
-        self.inner.save_snapshot(stream, snapshot).await
-    }
-
-    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StoreError> {
-        self.inner.load_snapshot(stream).await
-    }
-
-    async fn delete_snapshot(&self, stream: &str) -> Result<bool, StoreError> {
-        self.inner.delete_snapshot(stream).await
-    }
-}
-
-impl<S: DeadLetters> DeadLetters for FaultyStore<S> {
-    async fn park(&self, parked: Parked) -> Result<(), StoreError> {
-        self.inner.park(parked).await
-    }
-
-    async fn parked(&self, reactor: &str) -> Result<Vec<Parked>, StoreError> {
-        self.inner.parked(reactor).await
-    }
-
-    async fn unpark(&self, reactor: &str, event: es_core::Uuid) -> Result<(), StoreError> {
-        self.inner.unpark(reactor, event).await
-    }
-}
-
 impl<S: Leases> Leases for FaultyStore<S> {
     async fn acquire(&self, name: &str, owner: &str, ttl: Duration) -> Result<Option<Lease>, StoreError> {
         self.check(Fault::Acquire)?;
@@ -234,28 +192,4 @@ impl<S: CheckpointStore> CheckpointStore for FaultyStore<S> {
     }
 }
 
-impl<S: Links> Links for FaultyStore<S> {
-    async fn visit_links<F>(
-        &self,
-        after: LinkKey<'_>,
-        one_stream: bool,
-        limit: usize,
-        visit: F,
-    ) -> Result<usize, StoreError>
-    where
-        F: FnMut(&Link<'_>) + Send,
-    {
-        self.inner.visit_links(after, one_stream, limit, visit).await
-    }
-}
-
-impl<S: es_core::integrity::Rewrite> es_core::integrity::Rewrite for FaultyStore<S> {
-    async fn rewrite_payloads(
-        &self,
-        stream: &str,
-        edits: Vec<es_core::integrity::PayloadEdit>,
-        reason: &str,
-    ) -> Result<es_core::integrity::Rewritten, StoreError> {
-        self.inner.rewrite_payloads(stream, edits, reason).await
-    }
-}
+es_core::forward_store_traits!(FaultyStore<S>.inner: Turns, SnapshotStore, DeadLetters, Links, Rewrite);

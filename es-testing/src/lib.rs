@@ -55,7 +55,6 @@
 
 pub mod conformance;
 mod counting;
-mod counting_rewrite;
 mod events;
 mod faulty;
 pub mod invariants;
