@@ -1,6 +1,6 @@
 //! What can stop a relay.
 
-use es_core::StoreError;
+use es_core::{FeedError, StoreError};
 
 /// Why the relay could not go on.
 #[derive(Debug, thiserror::Error)]
@@ -19,4 +19,8 @@ pub enum RelayError {
     /// The JetStream stream is there but cannot serve the relay.
     #[error("{0}")]
     Stream(String),
+    /// The relay's feed stopped for another reason than the store or the broker (an event it
+    /// could neither publish nor park).
+    #[error(transparent)]
+    Feed(FeedError),
 }

@@ -63,6 +63,7 @@ mod broker;
 mod error;
 mod message;
 mod options;
+mod publisher;
 mod relay;
 mod status;
 

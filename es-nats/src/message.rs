@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use async_nats::{HeaderMap, HeaderValue};
 use es_core::integration::Message;
-use es_core::StoredEvent;
+use es_core::{EventRef, StoredEvent};
 
 /// Header names the relay sets on every message.
 pub mod headers {
@@ -148,12 +148,22 @@ pub fn build_headers(
     index: usize,
     message: &Message,
 ) -> Result<HeaderMap, Unpublishable> {
+    headers_for(relay, &event.as_ref(), index, message)
+}
+
+/// [`build_headers`] for a lent event (as a feed hands it to the relay).
+pub(crate) fn headers_for(
+    relay: &str,
+    event: &EventRef<'_>,
+    index: usize,
+    message: &Message,
+) -> Result<HeaderMap, Unpublishable> {
     let mut h = HeaderMap::new();
     h.insert(headers::MSG_ID, value(headers::MSG_ID, &message_id(relay, event.id, index))?);
     h.insert(headers::NAME, value(headers::NAME, &escape_header_value(message.name))?);
     h.insert(headers::VERSION, HeaderValue::from(message.version));
     h.insert(headers::EVENT_ID, value(headers::EVENT_ID, &event.id.to_string())?);
-    h.insert(headers::STREAM, value(headers::STREAM, &escape_header_value(&event.stream))?);
+    h.insert(headers::STREAM, value(headers::STREAM, &escape_header_value(event.stream))?);
     h.insert(headers::STREAM_VERSION, HeaderValue::from(event.stream_version));
     h.insert(headers::POSITION, HeaderValue::from(event.position));
     if let Some(id) = event.metadata.correlation_id {

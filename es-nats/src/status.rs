@@ -41,16 +41,10 @@ impl Counters {
         }
     }
 
-    pub(crate) fn status(
-        &self,
-        cursor: Cursor,
-        head: Cursor,
-        parked: usize,
-        broker_down: bool,
-    ) -> RelayStatus {
+    pub(crate) fn status(&self, cursor: Cursor, lag: u64, parked: usize, broker_down: bool) -> RelayStatus {
         RelayStatus {
             cursor,
-            lag: head.position().saturating_sub(cursor.position()),
+            lag,
             last_ack: self.last_ack,
             published: self.published,
             duplicates: self.duplicates,
