@@ -9,6 +9,7 @@ mod roles;
 mod schema_names;
 mod sessions;
 mod snapshots;
+mod table_faults;
 
 use es_postgres::{PostgresOptions, PostgresStore};
 
