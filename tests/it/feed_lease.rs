@@ -1,6 +1,7 @@
-//! One leased reactor in two OS processes (this test binary run again as children): one holds
-//! the lease and reacts while the other stands by; when the holder is SIGKILLed mid-run, the
-//! other takes over within the lease's time and finishes; every review is opened exactly once.
+//! One leased reactor in three OS processes (this test binary run again as children): one holds
+//! the lease and reacts while the others stand by; when the holder is SIGKILLed mid-run, one of
+//! them takes over within the lease's time and finishes while the third keeps standing by;
+//! every review is opened exactly once.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -22,6 +23,8 @@ const NAME: &str = "auditor";
 const ACCOUNTS: u64 = 8;
 const WITHDRAWALS: u64 = 10;
 const TTL: Duration = Duration::from_millis(600);
+/// Processes running the same leased reactor.
+const PROCESSES: usize = 3;
 
 async fn fill<S: Turns>(store: &S) {
     let accounts = Repository::<Account, _>::new(store.clone());
@@ -155,22 +158,24 @@ impl Drop for Children {
 async fn one_holder_then_takeover<S: Turns + Leases>(store: S, spec: &str) {
     fill(&store).await;
     let (send, lines) = channel();
-    let children = (0..2).map(|k| start(spec, k, send.clone())).collect();
+    let children = (0..PROCESSES).map(|k| start(spec, k, send.clone())).collect();
     let mut children = Children { children, lines, seen: Vec::new() };
     let (holder, _) = children.wait_for("taking the lease", |_, l| l == "took 1");
-    let other = 1 - holder;
-    children.wait_for("the other standing by", |k, l| k == other && l == "standby");
+    let others: Vec<usize> = (0..PROCESSES).filter(|k| *k != holder).collect();
+    for &other in &others {
+        children.wait_for("the others standing by", |k, l| k == other && l == "standby");
+    }
     children.wait_for("a saved batch", |k, l| k == holder && l.starts_with("reacted "));
     let lease = store.lease(NAME).await.expect("lease").expect("taken");
     assert_eq!((lease.owner.as_str(), lease.epoch), (format!("w{holder}").as_str(), 1), "one holder");
     children.children[holder].kill().expect("SIGKILL the holder");
     let killed = Instant::now();
-    let (successor, at) = children.wait_for("a takeover", |k, l| k == other && l == "took 2");
+    let (successor, at) = children.wait_for("a takeover", |k, l| k != holder && l == "took 2");
     let took = killed.elapsed();
     assert!(took < TTL + Duration::from_secs(1), "the takeover took {took:?}, the lease lasts {TTL:?}");
-    assert_eq!(successor, other);
-    let reacted_before = children.seen[..at].iter().any(|(k, l)| *k == other && l.starts_with("reacted"));
-    assert!(!reacted_before, "the other reacted while it stood by: {:?}", children.seen);
+    let reacted_before =
+        children.seen[..at].iter().any(|(k, l)| others.contains(k) && l.starts_with("reacted"));
+    assert!(!reacted_before, "a stand-by reacted before the takeover: {:?}", children.seen);
 
     // The successor finishes: every review opened exactly once.
     let reviews = Repository::<Review, _>::new(store.clone());
@@ -188,6 +193,12 @@ async fn one_holder_then_takeover<S: Turns + Leases>(store: S, spec: &str) {
             assert_eq!(opened, 1, "review {id} opened exactly once");
         }
     }
+    // Only the successor ever held the lease after the holder: the third stood by throughout.
+    let bystander = children
+        .seen
+        .iter()
+        .any(|(k, l)| *k != holder && *k != successor && (l.starts_with("took") || l.starts_with("reacted")));
+    assert!(!bystander, "a third process took the lease or reacted: {:?}", children.seen);
     drop(children);
 }
 
