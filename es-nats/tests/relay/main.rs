@@ -4,6 +4,7 @@
 #![allow(missing_docs)]
 
 mod broker;
+mod faults;
 mod kill;
 mod names;
 mod publish;
