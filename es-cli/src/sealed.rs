@@ -42,25 +42,27 @@ pub struct Field {
     pub state: State,
 }
 
-/// Whether each subject has a key, asked once per subject and command.
+/// The id of each subject's key now (`None`: it has none), asked once per subject and command.
 #[derive(Default)]
-pub struct Subjects(HashMap<String, State>);
+pub struct Subjects(HashMap<String, Result<Option<String>, String>>);
 
 impl Subjects {
-    async fn state<S: EventStore>(&mut self, store: &S, subject: &str) -> State {
-        if let Some(known) = self.0.get(subject) {
-            return known.clone();
+    /// What a value of `subject` sealed with key `key_id` holds now: sealed while that very key
+    /// exists, erased once it was deleted (even if the subject has a new key since).
+    async fn state<S: EventStore>(&mut self, store: &S, subject: &str, key_id: Option<&str>) -> State {
+        if !self.0.contains_key(subject) {
+            let current = match store.keys() {
+                None => Err("this store keeps no keys".to_owned()),
+                Some(keys) => keys.key_id(subject).await.map_err(|e| e.to_string()),
+            };
+            self.0.insert(subject.to_owned(), current);
         }
-        let state = match store.keys() {
-            None => State::Unknown("this store keeps no keys".into()),
-            Some(keys) => match keys.has_key(subject).await {
-                Ok(true) => State::Sealed,
-                Ok(false) => State::Erased,
-                Err(e) => State::Unknown(e.to_string()),
-            },
-        };
-        self.0.insert(subject.to_owned(), state.clone());
-        state
+        match self.0.get(subject) {
+            Some(Ok(Some(id))) if key_id.is_none_or(|k| k == id) => State::Sealed,
+            Some(Ok(_)) => State::Erased,
+            Some(Err(why)) => State::Unknown(why.clone()),
+            None => State::Unknown("not looked up".into()),
+        }
     }
 
     /// The sealed fields of `payload` (top-level fields holding an envelope), by name.
@@ -69,7 +71,8 @@ impl Subjects {
         let mut fields = Vec::new();
         for (name, value) in &object {
             if let Some(subject) = subject_of(value) {
-                let state = self.state(store, subject).await;
+                let key_id = value.get(SEALED).and_then(|e| e.get("k")).and_then(Value::as_str);
+                let state = self.state(store, subject, key_id).await;
                 fields.push(Field { name: name.clone(), subject: subject.to_owned(), state });
             }
         }

@@ -249,4 +249,12 @@ async fn show_marks_sealed_fields_and_erased_ones_after_forget() {
     assert!(show.contains(r#""name":<erased>"#), "{show}");
     let events = json(&es(&["--store", &url, "show", &stream, "--json"]));
     assert_eq!(events[0]["sealed"][0]["state"], "erased");
+
+    // The subject comes back with a new key: its old value stays erased, the new one is sealed.
+    let store = es_sqlite::SqliteStore::open(&path).await.expect("reopen");
+    Repository::<Customer, _>::new(store.clone()).execute("c-1", "Back".to_owned()).await.expect("execute");
+    store.close().await;
+    let events = json(&es(&["--store", &url, "show", &stream, "--json"]));
+    assert_eq!(events[0]["sealed"][0]["state"], "erased", "{events}");
+    assert_eq!(events[1]["sealed"][0]["state"], "sealed", "{events}");
 }

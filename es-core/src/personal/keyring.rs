@@ -174,6 +174,14 @@ impl Keyring {
         Ok(())
     }
 
+    /// The id of `subject`'s key now (what each value sealed with it carries), asking the store
+    /// (not the cache); `None` when it has none. A value whose id differs was sealed with a key
+    /// since forgotten: it reads as erased.
+    pub async fn key_id(&self, subject: &str) -> Result<Option<String>, StoreError> {
+        self.load(subject).await?;
+        Ok(self.cached(subject).flatten().map(|held| held.open.id().to_owned()))
+    }
+
     /// Whether `subject` has a key now, asking the store (not the cache).
     pub async fn has_key(&self, subject: &str) -> Result<bool, StoreError> {
         self.load(subject).await?;
