@@ -8,14 +8,13 @@
 //! after its own lock, and a transaction that wrote before it could be older than the last
 //! append to the record stream.
 
-use es_core::backend::{to_i64, to_u32, to_u64};
-use es_core::integrity::{ChainHash, Link, PayloadEdit, Rechain, Rewrite, Rewritten, REWRITES_STREAM};
-use es_core::{ExpectedVersion, StoreError, Uuid};
-use sqlx::postgres::PgRow;
+use es_core::backend::to_i64;
+use es_core::integrity::{ChainHash, PayloadEdit, Rechain, Rewrite, Rewritten, REWRITES_STREAM};
+use es_core::{ExpectedVersion, StoreError};
 
 use crate::append::AppendArgs;
 use crate::error::{backend_error, BACKEND};
-use crate::rows::get;
+use crate::links::{lend_link, LINK_COLUMNS};
 use crate::session;
 use crate::PostgresStore;
 
@@ -51,8 +50,7 @@ impl Rewrite for PostgresStore {
             rechain.prev(ChainHash::from_slice(&prev).unwrap_or(ChainHash::GENESIS));
         }
         let rows = sqlx::query(&format!(
-            "SELECT position, stream, stream_version, event_id, name, schema_version, payload::text, metadata::text, recorded_us, hash
-             FROM {schema}.es_events WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version"
+            "SELECT {LINK_COLUMNS} FROM {schema}.es_events WHERE stream = $1 AND stream_version >= $2 ORDER BY stream_version"
         ))
         .bind(stream)
         .bind(from)
@@ -60,7 +58,7 @@ impl Rewrite for PostgresStore {
         .await
         .map_err(backend_error)?;
         for row in &rows {
-            feed(row, &mut rechain)?;
+            lend_link(row, |link| rechain.feed(link))??;
         }
         let (updates, rewritten) = rechain.finish().map_err(|e| e.into_store(BACKEND))?;
         let records = rewritten.records(reason, es_core::backend::to_micros(std::time::SystemTime::now()))?;
@@ -92,22 +90,4 @@ impl Rewrite for PostgresStore {
         self.appended(&appended);
         Ok(rewritten)
     }
-}
-
-/// Feeds a row of the query above to `rechain`.
-fn feed(row: &PgRow, rechain: &mut Rechain) -> Result<(), StoreError> {
-    let position = to_u64(BACKEND, 0, "position", get(row, 0)?)?;
-    let hash: Option<&[u8]> = get(row, 9)?;
-    rechain.feed(&Link {
-        position,
-        stream: get(row, 1)?,
-        stream_version: to_u64(BACKEND, position, "stream_version", get(row, 2)?)?,
-        id: get::<Uuid>(row, 3)?,
-        name: get(row, 4)?,
-        schema_version: to_u32(BACKEND, position, "schema_version", i64::from(get::<i32>(row, 5)?))?,
-        payload: get(row, 6)?,
-        metadata: get(row, 7)?,
-        recorded_us: get(row, 8)?,
-        hash: hash.and_then(ChainHash::from_slice),
-    })
 }

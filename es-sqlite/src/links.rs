@@ -11,14 +11,15 @@ use crate::error::{backend_error, BACKEND};
 use crate::rows::get;
 use crate::store::SqliteStore;
 
-const LINK_COLUMNS: &str =
+/// The columns a link is read from, in the order [`lend_link`] takes them.
+pub(crate) const LINK_COLUMNS: &str =
     "position, stream, stream_version, event_id, name, schema_version, payload, metadata, recorded_at, hash";
 
-/// Lends a row of [`LINK_COLUMNS`].
-fn lend_link(row: &SqliteRow, visit: impl FnOnce(&Link<'_>)) -> Result<(), StoreError> {
+/// Lends a row of [`LINK_COLUMNS`] to `visit`, and returns what it returns.
+pub(crate) fn lend_link<R>(row: &SqliteRow, visit: impl FnOnce(&Link<'_>) -> R) -> Result<R, StoreError> {
     let position = to_u64(BACKEND, 0, "position", get(row, 0)?)?;
     let hash: Option<&[u8]> = get(row, 9)?;
-    visit(&Link {
+    Ok(visit(&Link {
         position,
         stream: get(row, 1)?,
         stream_version: to_u64(BACKEND, position, "stream_version", get(row, 2)?)?,
@@ -29,8 +30,7 @@ fn lend_link(row: &SqliteRow, visit: impl FnOnce(&Link<'_>)) -> Result<(), Store
         metadata: get(row, 7)?,
         recorded_us: get(row, 8)?,
         hash: hash.and_then(ChainHash::from_slice),
-    });
-    Ok(())
+    }))
 }
 
 async fn fetch_links(

@@ -2,15 +2,14 @@
 //! re-chained (hashes computed in Rust with `link_hash`, as at append) in one `BEGIN IMMEDIATE`
 //! transaction of the single writer, so no append to the stream can come in between.
 
-use es_core::backend::{id_from_text, to_i64, to_u32, to_u64};
-use es_core::integrity::{ChainHash, Link, PayloadEdit, Rechain, Rewrite, Rewritten, REWRITES_STREAM};
+use es_core::backend::to_i64;
+use es_core::integrity::{ChainHash, PayloadEdit, Rechain, Rewrite, Rewritten, REWRITES_STREAM};
 use es_core::{ExpectedVersion, StoreError};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Connection;
 
 use crate::append::append_in;
 use crate::error::{backend_error, BACKEND};
-use crate::rows::get;
+use crate::links::{lend_link, LINK_COLUMNS};
 use crate::store::SqliteStore;
 
 impl Rewrite for SqliteStore {
@@ -36,17 +35,16 @@ impl Rewrite for SqliteStore {
             // A damaged hash there does not verify: the first link fed then refuses the rewrite.
             rechain.prev(ChainHash::from_slice(&prev).unwrap_or(ChainHash::GENESIS));
         }
-        let rows = sqlx::query(
-            "SELECT position, stream, stream_version, event_id, name, schema_version, payload, metadata, recorded_at, hash
-             FROM events WHERE stream = ?1 AND stream_version >= ?2 ORDER BY stream_version",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {LINK_COLUMNS} FROM events WHERE stream = ?1 AND stream_version >= ?2 ORDER BY stream_version"
+        ))
         .bind(stream)
         .bind(from)
         .fetch_all(&mut *tx)
         .await
         .map_err(backend_error)?;
         for row in &rows {
-            feed(row, &mut rechain)?;
+            lend_link(row, |link| rechain.feed(link))??;
         }
         let (updates, rewritten) = rechain.finish().map_err(|e| e.into_store(BACKEND))?;
         let at_us = es_core::backend::to_micros(std::time::SystemTime::now());
@@ -79,22 +77,4 @@ impl Rewrite for SqliteStore {
         let _ = crate::keys::truncate_wal(&self.writer).await;
         Ok(rewritten)
     }
-}
-
-/// Feeds a row of the query above to `rechain`.
-fn feed(row: &SqliteRow, rechain: &mut Rechain) -> Result<(), StoreError> {
-    let position = to_u64(BACKEND, 0, "position", get(row, 0)?)?;
-    let hash: Option<&[u8]> = get(row, 9)?;
-    rechain.feed(&Link {
-        position,
-        stream: get(row, 1)?,
-        stream_version: to_u64(BACKEND, position, "stream_version", get(row, 2)?)?,
-        id: id_from_text(BACKEND, position, get(row, 3)?)?,
-        name: get(row, 4)?,
-        schema_version: to_u32(BACKEND, position, "schema_version", get(row, 5)?)?,
-        payload: get(row, 6)?,
-        metadata: get(row, 7)?,
-        recorded_us: get(row, 8)?,
-        hash: hash.and_then(ChainHash::from_slice),
-    })
 }

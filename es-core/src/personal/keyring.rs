@@ -184,8 +184,7 @@ impl Keyring {
 
     /// Whether `subject` has a key now, asking the store (not the cache).
     pub async fn has_key(&self, subject: &str) -> Result<bool, StoreError> {
-        self.load(subject).await?;
-        Ok(matches!(self.cached(subject), Some(Some(_))))
+        Ok(self.key_id(subject).await?.is_some())
     }
 
     /// Loads the keys of `subjects` that are not cached.
