@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use es_core::personal::Privacy;
 use es_core::{EventStore, ExpectedVersion, NewEvent, Repository, Turns};
 use es_postgres::{PostgresOptions, PostgresStore};
 use es_sqlite::SqliteStore;
@@ -54,7 +55,7 @@ async fn open_accounts<S: Turns>(
 const SEQ_COMMANDS: usize = 5_000;
 const SEQ_ACCOUNTS: usize = 100;
 
-async fn sequential<S: Turns>(
+async fn sequential<S: Turns + Privacy>(
     name: &str,
     runs: usize,
     store: S,
@@ -216,7 +217,7 @@ async fn fill<S: EventStore>(store: &S, stream: &str) {
 }
 
 /// Framework: load 10,000 events and execute one more command. Raw: one SELECT decoded by hand.
-async fn rehydrate<S: Turns>(name: &str, runs: usize, store: S, raw_load: impl AsyncFn() -> u64) {
+async fn rehydrate<S: Privacy + Turns>(name: &str, runs: usize, store: S, raw_load: impl AsyncFn() -> u64) {
     fill(&store, "Account-long").await;
     let accounts = Repository::<Account, _>::new(store);
     let (mut framework, mut load_only, mut hand) = (Vec::new(), Vec::new(), Vec::new());

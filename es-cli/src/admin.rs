@@ -4,7 +4,8 @@
 use std::future::Future;
 
 use es_core::integrity::Links;
-use es_core::personal::Forgotten;
+use es_core::personal::Privacy;
+use es_core::shredding::Forgotten;
 use es_core::{DeadLetters, Leases};
 use es_postgres::PostgresStore;
 use es_sqlite::SqliteStore;
@@ -19,7 +20,7 @@ pub struct StreamRow {
 }
 
 /// A store the commands run on.
-pub trait Store: Links + Leases + DeadLetters {
+pub trait Store: Links + Leases + DeadLetters + Privacy {
     /// Streams whose name starts with `prefix`, with their event counts, by name.
     fn streams(&self, prefix: &str) -> impl Future<Output = Result<Vec<StreamRow>, CliError>> + Send;
     /// Event names with their counts, by name.

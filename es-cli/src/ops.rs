@@ -146,7 +146,7 @@ pub async fn forget<S: Store>(store: &S, subject: &str, out: &mut Output<'_>) ->
     if !report.plaintext.is_empty() {
         writeln!(
             out.w,
-            "NOT ERASED: {} events hold {subject}'s personal data in plain text (stored before the fields were marked personal); seal them (es_core::personal::seal_plaintext), then forget again:",
+            "NOT ERASED: {} events hold {subject}'s personal data in plain text (stored before the fields were marked personal); seal them (es_core::shredding::seal_plaintext), then forget again:",
             report.plaintext.len()
         )?;
         for p in &report.plaintext {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use es_core::personal::SEALED;
+use es_core::personal::{Privacy, SEALED};
 use es_core::EventStore;
 use serde_json::{json, Map, Value};
 
@@ -49,7 +49,12 @@ pub struct Subjects(HashMap<String, Result<Option<String>, String>>);
 impl Subjects {
     /// What a value of `subject` sealed with key `key_id` holds now: sealed while that very key
     /// exists, erased once it was deleted (even if the subject has a new key since).
-    async fn state<S: EventStore>(&mut self, store: &S, subject: &str, key_id: Option<&str>) -> State {
+    async fn state<S: EventStore + Privacy>(
+        &mut self,
+        store: &S,
+        subject: &str,
+        key_id: Option<&str>,
+    ) -> State {
         if !self.0.contains_key(subject) {
             let current = match store.keys() {
                 None => Err("this store keeps no keys".to_owned()),
@@ -66,7 +71,7 @@ impl Subjects {
     }
 
     /// The sealed fields of `payload` (top-level fields holding an envelope), by name.
-    pub async fn fields<S: EventStore>(&mut self, store: &S, payload: &str) -> Vec<Field> {
+    pub async fn fields<S: EventStore + Privacy>(&mut self, store: &S, payload: &str) -> Vec<Field> {
         let Some(object) = sealed_object(payload) else { return Vec::new() };
         let mut fields = Vec::new();
         for (name, value) in &object {

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use es_core::consume::{Projected, Stepped};
+use es_core::personal::Privacy;
 use es_core::registry::EventRegistration;
 use es_core::{EventStore, Feed, FeedError, Leases, Projection, StoreError};
 use es_postgres::PostgresStore;
@@ -118,7 +119,7 @@ async fn rebuild<P, S>(
 ) -> Result<u64, StoreError>
 where
     P: Projection + Default + Serialize + DeserializeOwned,
-    S: EventStore + Leases,
+    S: EventStore + Leases + Privacy,
 {
     let owner = format!("es-rebuild/{}", es_core::lease::worker_id());
     let mut feed = Feed::new(name, Projected::<P>::default(), store.clone())

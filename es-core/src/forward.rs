@@ -5,7 +5,7 @@
 
 /// Implements the listed store traits for `Wrapper<S>` by forwarding every method to its field
 /// `field: S`. Traits: `SnapshotStore`, `CheckpointStore`, `Leases`, `DeadLetters`, `Links`,
-/// `Rewrite`, `Turns` (the wrapped store's turns as they are). Write by hand the ones the wrapper
+/// `Rewrite`, `Turns` (the wrapped store's turns as they are), `Privacy` (its keyring). Write by hand the ones the wrapper
 /// changes (`EventStore` always: it is the wrapper's reason to be).
 ///
 /// ```
@@ -30,10 +30,9 @@
 ///     }
 ///     async fn head(&self) -> Result<Cursor, StoreError> { self.inner.head().await }
 ///     fn watch(&self) -> Option<AppendWatch> { self.inner.watch() }
-///     fn keys(&self) -> Option<es_core::personal::Keyring> { self.inner.keys() }
 /// }
 ///
-/// es_core::forward_store_traits!(Logged<S>.inner: SnapshotStore, CheckpointStore, Leases, DeadLetters, Links, Turns);
+/// es_core::forward_store_traits!(Logged<S>.inner: SnapshotStore, CheckpointStore, Leases, DeadLetters, Links, Turns, Privacy);
 ///
 /// # fn takes<S: es_core::Leases + es_core::Turns + es_core::SnapshotStore>(_: S) {}
 /// takes(Logged { inner: es_core::MemoryStore::new() });
@@ -168,6 +167,13 @@ macro_rules! __forward_store_trait {
                 reason: &str,
             ) -> ::core::result::Result<$crate::integrity::Rewritten, $crate::StoreError> {
                 self.$f.rewrite_payloads(stream, edits, reason).await
+            }
+        }
+    };
+    (Privacy, $w:ident, $s:ident, $f:ident) => {
+        impl<$s: $crate::personal::Privacy> $crate::personal::Privacy for $w<$s> {
+            fn keys(&self) -> ::core::option::Option<$crate::personal::Keyring> {
+                self.$f.keys()
             }
         }
     };

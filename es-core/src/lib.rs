@@ -18,8 +18,15 @@
 //! - Trust: [`integrity`] chains every event to the last of its stream with SHA-256 and
 //!   verifies it; [`personal`] encrypts personal fields per subject so that `forget` erases them.
 //! - Stores: [`MemoryStore`] here; `es-sqlite` and `es-postgres` beside. [`EventStore`] is six
-//!   methods that lend [`EventRef`]s; [`SnapshotStore`], [`CheckpointStore`], [`Leases`] and
-//!   [`Turns`] stand beside it; [`backend`] holds what store implementations share.
+//!   methods that lend [`EventRef`]s; [`SnapshotStore`], [`CheckpointStore`], [`Leases`],
+//!   [`Turns`], [`personal::Privacy`] and [`integrity::Links`] stand beside it; [`backend`] holds
+//!   what store implementations share, [`forward_store_traits!`] lets a wrapper forward them.
+//!
+//! The crate is in wings, each naming only the wings before it (no import cycles; checked by
+//! `scripts/import-cycles`): [`store`] (the seam, its records and errors) < [`personal`] (keys,
+//! sealed values) < [`model`] (events, aggregates, codec, upcasting, registry) < [`integrity`]
+//! (the hash chain) < [`repository`] (commands) < [`consume`] (the one consumer lifecycle) <
+//! [`shredding`] (forgetting, sealing old plain text) < the memory store.
 //!
 //! ```
 //! use es_core::{Aggregate, Apply, Event, Handle, MemoryStore, Repository};
@@ -80,68 +87,40 @@
 // Lets the derives' `::es_core::..` paths resolve inside this crate's own tests.
 extern crate self as es_core;
 
-mod aggregate;
-pub mod backend;
-pub mod checkpoint;
-pub mod codec;
-pub mod command;
+// The wings, lowest first: each names only the wings before it (scripts/import-cycles checks).
 pub mod consume;
-pub mod cursor;
-pub mod dead_letter;
-mod derive_support;
-mod error;
-mod event;
-mod expected;
 mod forward;
-pub mod idempotency;
-pub mod integration;
 pub mod integrity;
-pub mod lease;
 mod memory;
-mod metadata;
+pub mod model;
 pub mod personal;
-pub mod projection;
+pub mod repository;
+pub mod shredding;
+pub mod store;
+// Consumers still outside `consume/` (moved in with the deadline work).
 pub mod reactor;
 mod reactor_runner;
-mod record;
-mod recorded;
-pub mod registry;
-mod repository;
-mod retry;
 mod runner;
-mod signal;
-pub mod snapshot;
-mod store;
-mod subscription;
-mod time;
-mod turn;
-pub mod upcast;
 pub mod worker;
 
-pub use aggregate::{Aggregate, Apply, Handle};
-pub use checkpoint::{Checkpoint, CheckpointStore};
-pub use consume::{Consume, ConsumeError, Feed, FeedError};
-pub use cursor::Cursor;
-pub use dead_letter::{DeadLetters, Parked};
-pub use error::{DecodeError, DecodeFailure, EncodeError, EncodeFailure, StoreError};
-pub use event::{Event, EventEnum};
-pub use expected::ExpectedVersion;
-pub use lease::{Lease, Leases};
+// The public paths of release 0.x, kept: each is one wing's module.
+pub use consume::projection;
+pub use model::{codec, command, integration, registry, upcast};
+pub use store::{backend, checkpoint, cursor, dead_letter, idempotency, lease, snapshot};
+
+pub use consume::{subscribe, Consume, ConsumeError, Feed, FeedError, Project, Projection, Subscription};
 pub use memory::{MemoryStore, MemoryTurn};
-pub use metadata::Metadata;
-pub use projection::{Project, Projection};
+pub use model::{Aggregate, Apply, Event, EventEnum, Handle, Recorded};
 pub use reactor::{React, ReactContext, ReactError, Reactor};
 pub use reactor_runner::{OnFailure, ReactorError, ReactorRunner};
-pub use record::{Appended, AppendedEvent, EncodedEvent, EventContext, EventRef, NewEvent, StoredEvent};
-pub use recorded::Recorded;
-pub use repository::{CommandError, Loaded, Repository};
-pub use retry::RetryPolicy;
+pub use repository::{CommandError, Loaded, Repository, RetryPolicy};
 pub use runner::ProjectionRunner;
-pub use signal::{AppendSignal, AppendWatch, WeakAppendSignal};
-pub use snapshot::{Snapshot, SnapshotStore};
-pub use store::{EventStore, Lend};
-pub use subscription::{subscribe, Subscription};
-pub use turn::{LocalQueue, LocalQueues, LocalTurn, Turn, Turns};
+pub use store::{
+    AppendSignal, AppendWatch, Appended, AppendedEvent, Checkpoint, CheckpointStore, Cursor, DeadLetters,
+    DecodeError, DecodeFailure, EncodeError, EncodeFailure, EncodedEvent, EventContext, EventRef, EventStore,
+    ExpectedVersion, Lease, Leases, Lend, LocalQueue, LocalQueues, LocalTurn, Metadata, NewEvent, Parked,
+    Snapshot, SnapshotStore, StoreError, StoredEvent, Turn, Turns, WeakAppendSignal,
+};
 pub use worker::ProjectionWorker;
 
 /// The derives, beside the traits of the same name (as `serde::Serialize` is both).
@@ -152,17 +131,17 @@ pub use uuid::Uuid;
 /// What the derives' generated code names. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::aggregate::{Aggregate, Apply};
-    pub use crate::codec::{decode_version, RenamedField};
-    pub use crate::derive_support::{decode_one, earlier_same_name, upcast_names_match, ConstMessage};
-    pub use crate::error::{DecodeError, DecodeFailure, EncodeError};
-    pub use crate::event::{decode_current, Event, EventEnum};
-    pub use crate::integration::{Contract, IntegrationEvent, MapError, Outgoing, Translate};
-    pub use crate::personal::{PersonalField, PersonalFields};
-    pub use crate::projection::{Project, Projection};
+    pub use crate::consume::{Project, Projection};
+    pub use crate::model::codec::decode_version;
+    pub use crate::model::derive_support::{decode_one, earlier_same_name, upcast_names_match, ConstMessage};
+    pub use crate::model::integration::{Contract, IntegrationEvent, MapError, Outgoing, Translate};
+    pub use crate::model::registry::{EventRegistration, PersonalRegistration};
+    pub use crate::model::{decode_current, Aggregate, Apply, Event, EventEnum};
+    pub use crate::personal::{PersonalField, PersonalFields, RenamedField};
     pub use crate::reactor::{React, ReactContext, ReactError, Reactor};
-    pub use crate::record::{EncodedEvent, EventContext, EventRef};
-    pub use crate::registry::{EventRegistration, PersonalRegistration};
+    pub use crate::store::{
+        DecodeError, DecodeFailure, EncodeError, EncodeFailure, EncodedEvent, EventContext, EventRef,
+    };
     pub use inventory;
     pub use serde_json;
     // Not in `::core`: named from here so the output never spells `::std`.

@@ -11,11 +11,11 @@
 use std::future::Future;
 use std::ops::Deref;
 
-use crate::command;
-use crate::error::{DecodeError, StoreError};
-use crate::metadata::Metadata;
-use crate::record::EventRef;
+use crate::model::command;
 use crate::repository::CommandError;
+use crate::store::EventRef;
+use crate::store::Metadata;
+use crate::store::{DecodeError, StoreError};
 
 /// What a reactor is told about the event it reacts to: the stored record (through `Deref`),
 /// and which reactor it is, for [`caused`](Self::caused).

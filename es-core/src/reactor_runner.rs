@@ -10,17 +10,18 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::checkpoint::CheckpointStore;
 use crate::consume::{Consume, ConsumeError, Feed, FeedError, FeedStatus, Stepped};
-use crate::cursor::Cursor;
-use crate::dead_letter::{DeadLetters, Parked};
-use crate::error::StoreError;
-use crate::lease::Leases;
-use crate::personal::{keys, Keyring};
+use crate::model::keyed;
+use crate::personal::Keyring;
 use crate::reactor::{ReactContext, ReactError, Reactor};
-use crate::record::{EventRef, StoredEvent};
-use crate::retry::RetryPolicy;
+use crate::repository::RetryPolicy;
+use crate::store::checkpoint::CheckpointStore;
+use crate::store::cursor::Cursor;
+use crate::store::dead_letter::{DeadLetters, Parked};
+use crate::store::lease::Leases;
 use crate::store::EventStore;
+use crate::store::StoreError;
+use crate::store::{EventRef, StoredEvent};
 use tracing::Instrument;
 
 /// What a runner does with an event whose reaction failed every attempt.
@@ -102,7 +103,7 @@ pub struct ReactorRunner<R, S> {
 impl<R, S> ReactorRunner<R, S>
 where
     R: Reactor,
-    S: EventStore + CheckpointStore + DeadLetters,
+    S: EventStore + CheckpointStore + DeadLetters + crate::personal::Privacy,
 {
     /// Resumes the reactor `name` from its checkpoint, or from the first event: 3 attempts per
     /// event (backoff from 10 ms to 1 s), then park; batches of 256.
@@ -216,7 +217,7 @@ where
                 Err(error) => {
                     let attempts = parked.attempts + 1;
                     tracing::warn!(reactor = %self.feed.name(), position = parked.event.position, attempts, %error, "reaction failed again: event parked");
-                    let parked_at = crate::time::now_micros();
+                    let parked_at = crate::store::time::now_micros();
                     let error = error.to_string();
                     store.park(Parked { event: parked.event, error, attempts, parked_at, ..parked }).await?;
                 }
@@ -240,7 +241,7 @@ where
         }
         let lent = event.as_ref();
         let at = ReactContext::new(&lent, self.feed.name());
-        let reacted = keys::scoped(keyring, self.feed.consumer().reactor.react_event(&at)).await;
+        let reacted = keyed::scoped(keyring, self.feed.consumer().reactor.react_event(&at)).await;
         Ok(reacted.map(|_| ()))
     }
 }

@@ -43,14 +43,14 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::checkpoint::CheckpointStore;
+use crate::consume::projection::Projection;
 use crate::consume::{Feed, FeedError, Projected, Stepped};
-use crate::cursor::Cursor;
-use crate::error::StoreError;
-use crate::lease::{Lease, Leases};
-use crate::projection::Projection;
-use crate::retry::RetryPolicy;
+use crate::repository::RetryPolicy;
+use crate::store::checkpoint::CheckpointStore;
+use crate::store::cursor::Cursor;
+use crate::store::lease::{Lease, Leases};
 use crate::store::EventStore;
+use crate::store::StoreError;
 
 /// Runs one projection, named for its checkpoint, over a store.
 pub struct ProjectionRunner<P, S> {
@@ -60,7 +60,7 @@ pub struct ProjectionRunner<P, S> {
 impl<P, S> ProjectionRunner<P, S>
 where
     P: Projection + Default + Serialize + DeserializeOwned,
-    S: EventStore + CheckpointStore,
+    S: EventStore + CheckpointStore + crate::personal::Privacy,
 {
     /// Resumes the projection `name` from its saved checkpoint and state, or starts it fresh.
     /// A saved state that no longer deserializes (the projection's shape changed) starts a

@@ -42,13 +42,13 @@ use std::time::{Duration, SystemTime};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::consume::projection::Projection;
 use crate::consume::{Feed, Projected, Stepped};
-use crate::cursor::Cursor;
-use crate::error::StoreError;
-use crate::lease::{Lease, Leases};
-use crate::projection::Projection;
 use crate::runner::store_error;
+use crate::store::cursor::Cursor;
+use crate::store::lease::{Lease, Leases};
 use crate::store::EventStore;
+use crate::store::StoreError;
 
 /// What one [`ProjectionWorker::step`] did.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,9 +81,9 @@ pub struct ProjectionWorker<P, S> {
 impl<P, S> ProjectionWorker<P, S>
 where
     P: Projection + Default + Serialize + DeserializeOwned,
-    S: EventStore + Leases,
+    S: EventStore + Leases + crate::personal::Privacy,
 {
-    /// A worker for the projection `name`, with a fresh id ([`worker_id`](crate::lease::worker_id):
+    /// A worker for the projection `name`, with a fresh id ([`worker_id`](crate::store::lease::worker_id):
     /// unique per worker, labelled with host and process), a 10 s lease and batches of 512.
     pub fn new(name: impl Into<String>, store: S) -> Self {
         let feed =

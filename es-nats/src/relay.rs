@@ -11,6 +11,7 @@ use async_nats::jetstream;
 use async_nats::Client;
 use es_core::consume::{Feed, FeedError, Stepped};
 use es_core::integration::Contract;
+use es_core::personal::Privacy;
 use es_core::{Cursor, DeadLetters, EventStore, Leases, RetryPolicy};
 
 use crate::broker::ensure_stream;
@@ -38,7 +39,7 @@ pub struct Relay<C, S> {
 impl<C, S> Relay<C, S>
 where
     C: Contract,
-    S: EventStore + Leases + DeadLetters,
+    S: EventStore + Leases + DeadLetters + Privacy,
 {
     /// A relay named `name` (its checkpoint, lease and dead letters), resuming from its
     /// checkpoint. Creates or checks the JetStream stream, waiting with backoff while the broker
@@ -222,7 +223,7 @@ where
 /// The feed a relay publishes on: the relay's batches, parking, and one attempt per step, since
 /// an event that cannot be published fails the same way every time (it is parked at once) and
 /// broker outages are retried by the relay's own loop, with its backoff and its one warning.
-fn feed_of<C: Contract, S: EventStore + Leases + DeadLetters>(
+fn feed_of<C: Contract, S: EventStore + Leases + DeadLetters + Privacy>(
     publisher: Publisher<C>,
     store: S,
 ) -> Feed<Publisher<C>, S> {

@@ -63,10 +63,10 @@ impl KeyStore for PgKeys {
 
 impl PostgresStore {
     /// Forgets `subject`: deletes its key, so the personal data of its events reads as erased
-    /// from now on, and reports what stays readable (`es_core::personal::forget`). The deleted
+    /// from now on, and reports what stays readable (`es_core::shredding::forget`). The deleted
     /// key's bytes stay in a dead row until [`vacuum_keys`](Self::vacuum_keys) runs.
-    pub async fn forget(&self, subject: &str) -> Result<es_core::personal::Forgotten, StoreError> {
-        es_core::personal::forget(self, &self.keys, subject).await
+    pub async fn forget(&self, subject: &str) -> Result<es_core::shredding::Forgotten, StoreError> {
+        es_core::shredding::forget(self, &self.keys, subject).await
     }
 
     /// Rewrites the key table so that forgotten keys leave its data files: `VACUUM FULL` on

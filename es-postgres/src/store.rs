@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use es_core::backend::{append_span, to_i64, to_u64, visit_span};
+use es_core::personal::Privacy;
 use es_core::{
     AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, Lend, NewEvent, StoreError,
 };
@@ -319,7 +320,9 @@ impl EventStore for PostgresStore {
     fn watch(&self) -> Option<AppendWatch> {
         self.signal.watch(&self.pool, &self.queries.unquoted_schema)
     }
+}
 
+impl Privacy for PostgresStore {
     fn keys(&self) -> Option<es_core::personal::Keyring> {
         Some(self.keys.clone())
     }

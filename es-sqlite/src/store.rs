@@ -8,6 +8,7 @@ use std::time::Duration;
 use es_core::backend::{append_span, to_i64, to_u64, visit_span};
 use es_core::idempotency;
 use es_core::personal::Keyring;
+use es_core::personal::Privacy;
 use es_core::{
     AppendSignal, AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, Lend, LocalQueues,
     NewEvent, StoreError,
@@ -172,9 +173,9 @@ impl SqliteStore {
 
     /// Forgets `subject`: deletes its key (securely: its bytes leave the file and the
     /// write-ahead log), so the personal data of its events reads as erased from now on, and
-    /// reports what stays readable (`es_core::personal::forget`).
-    pub async fn forget(&self, subject: &str) -> Result<es_core::personal::Forgotten, StoreError> {
-        es_core::personal::forget(self, &self.keys, subject).await
+    /// reports what stays readable (`es_core::shredding::forget`).
+    pub async fn forget(&self, subject: &str) -> Result<es_core::shredding::Forgotten, StoreError> {
+        es_core::shredding::forget(self, &self.keys, subject).await
     }
 
     /// The reading pool, for queries of your own (tools that list what the tables hold).
@@ -322,7 +323,9 @@ impl EventStore for SqliteStore {
     fn watch(&self) -> Option<AppendWatch> {
         Some(self.appended.watch())
     }
+}
 
+impl Privacy for SqliteStore {
     fn keys(&self) -> Option<Keyring> {
         Some(self.keys.clone())
     }

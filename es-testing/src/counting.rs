@@ -93,10 +93,6 @@ impl<S: EventStore> EventStore for CountingStore<S> {
     fn watch(&self) -> Option<AppendWatch> {
         self.inner.watch()
     }
-
-    fn keys(&self) -> Option<es_core::personal::Keyring> {
-        self.inner.keys()
-    }
 }
 
 impl<S: Turns> Turns for CountingStore<S> {
@@ -147,4 +143,4 @@ impl<T: Turn> Turn for CountingTurn<T> {
     }
 }
 
-es_core::forward_store_traits!(CountingStore<S>.inner: SnapshotStore, DeadLetters, Leases, CheckpointStore, Links, Rewrite);
+es_core::forward_store_traits!(CountingStore<S>.inner: SnapshotStore, DeadLetters, Leases, CheckpointStore, Links, Rewrite, Privacy);

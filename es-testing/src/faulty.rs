@@ -151,10 +151,6 @@ impl<S: EventStore> EventStore for FaultyStore<S> {
     fn watch(&self) -> Option<AppendWatch> {
         self.inner.watch()
     }
-
-    fn keys(&self) -> Option<es_core::personal::Keyring> {
-        self.inner.keys()
-    }
 }
 
 impl<S: Leases> Leases for FaultyStore<S> {
@@ -192,4 +188,4 @@ impl<S: CheckpointStore> CheckpointStore for FaultyStore<S> {
     }
 }
 
-es_core::forward_store_traits!(FaultyStore<S>.inner: Turns, SnapshotStore, DeadLetters, Links, Rewrite);
+es_core::forward_store_traits!(FaultyStore<S>.inner: Turns, SnapshotStore, DeadLetters, Links, Rewrite, Privacy);

@@ -6,7 +6,7 @@
 use std::fmt::Debug;
 use std::sync::OnceLock;
 
-use es_core::personal::{is_erased, Keyring, MemoryKeys};
+use es_core::personal::{Keyring, MemoryKeys};
 use es_core::Event;
 
 /// The keyring the harness seals and opens personal data with (keys in memory).
@@ -57,5 +57,5 @@ pub fn forgotten<T: Event + Debug>(event: &T) -> T {
 /// subject was forgotten.
 #[track_caller]
 pub fn assert_erased<T: Event + Debug>(event: &T) {
-    assert!(is_erased(event), "the personal data of {event:?} is not erased");
+    assert!(event.is_erased(), "the personal data of {event:?} is not erased");
 }

@@ -1,6 +1,7 @@
 //! Testing reactors: feed events through a reactor's real dispatch, and crash a runner between
 //! its effects and its checkpoint.
 
+use es_core::personal::Privacy;
 use es_core::{
     AppendWatch, Appended, Checkpoint, CheckpointStore, Cursor, DeadLetters, EventRef, EventStore,
     ExpectedVersion, Lend, NewEvent, Parked, ReactContext, ReactError, Reactor, StoreError, Uuid,
@@ -79,7 +80,9 @@ impl<S: EventStore> EventStore for CrashBeforeCheckpoint<S> {
     fn watch(&self) -> Option<AppendWatch> {
         self.0.watch()
     }
+}
 
+impl<S: Privacy> Privacy for CrashBeforeCheckpoint<S> {
     fn keys(&self) -> Option<es_core::personal::Keyring> {
         self.0.keys()
     }

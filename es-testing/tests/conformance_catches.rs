@@ -60,9 +60,6 @@ macro_rules! delegate {
         fn watch(&self) -> Option<AppendWatch> {
             self.0.watch()
         }
-        fn keys(&self) -> Option<es_core::personal::Keyring> {
-            self.0.keys()
-        }
     };
 }
 

@@ -14,6 +14,7 @@ mod read_model;
 mod review;
 
 use domain::{Account, AccountError, AccountEvent, Deposit, Open, Withdraw};
+use es_core::personal::Privacy;
 use es_core::{
     CheckpointStore, CommandError, DeadLetters, EventStore, MemoryStore, ProjectionRunner, ReactorRunner,
     Recorded, Repository, SnapshotStore, Turns,
@@ -50,7 +51,7 @@ async fn sqlite(path: &str) -> Result<()> {
     run(store).await
 }
 
-async fn run<S: Turns + SnapshotStore + CheckpointStore + DeadLetters + es_core::Leases>(
+async fn run<S: Privacy + Turns + SnapshotStore + CheckpointStore + DeadLetters + es_core::Leases>(
     store: S,
 ) -> Result<()> {
     let accounts = Repository::<Account, _>::new(store.clone());
@@ -168,7 +169,9 @@ async fn run<S: Turns + SnapshotStore + CheckpointStore + DeadLetters + es_core:
 
 /// Publishes deposits as `PaymentReceived` to NATS JetStream when a server answers
 /// (`ES_NATS_URL`, by default the local one); without one the relay is off.
-async fn publish<S: Turns + CheckpointStore + DeadLetters + es_core::Leases>(store: S) -> Result<()> {
+async fn publish<S: Privacy + Turns + CheckpointStore + DeadLetters + es_core::Leases>(
+    store: S,
+) -> Result<()> {
     use es_nats::async_nats::ConnectOptions;
     let url = es_nats::url_from_env();
     let connected =

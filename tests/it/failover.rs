@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
+use es_core::personal::Privacy;
 use es_core::worker::{ProjectionWorker, Step};
 use es_core::{
     CheckpointStore, EventContext, EventStore, ExpectedVersion, Leases, NewEvent, Project, Projection,
@@ -62,7 +63,7 @@ async fn fill<S: EventStore>(store: &S) {
 /// Runs a worker until killed, reporting on lines of its own: `took N` when it takes the lease
 /// at epoch N, `saved E` after each batch it saved (E events so far), `fenced N` when a batch it
 /// handled under epoch N was refused because another worker had taken the lease.
-async fn work<S: EventStore + Leases>(store: S, owner: &str) {
+async fn work<S: Privacy + EventStore + Leases>(store: S, owner: &str) {
     let mut worker = ProjectionWorker::<Totals, _>::new(NAME, store).owner(owner).ttl(TTL).batch(20);
     let mut held = None;
     loop {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use es_core::consume::{Feed, Projected};
+use es_core::personal::Privacy;
 use es_core::{
     CheckpointStore, DeadLetters, EventStore, ExpectedVersion, Leases, MemoryStore, NewEvent,
     ProjectionRunner, React, ReactContext, ReactError, Reactor, ReactorRunner, Repository, RetryPolicy,
@@ -73,7 +74,7 @@ macro_rules! until_ok {
 }
 
 /// An unleased projection runner: the read model as JSON.
-async fn projection_run<S: EventStore + CheckpointStore>(
+async fn projection_run<S: Privacy + EventStore + CheckpointStore>(
     store: FaultyStore<S>,
     name: &str,
     driver: Driver,
@@ -109,7 +110,7 @@ async fn projection_run<S: EventStore + CheckpointStore>(
 }
 
 /// A projection on a leased feed.
-async fn leased_projection_run<S: EventStore + Leases>(
+async fn leased_projection_run<S: Privacy + EventStore + Leases>(
     store: FaultyStore<S>,
     name: &str,
     driver: Driver,
@@ -155,7 +156,7 @@ impl<S: Turns> React<MoneyWithdrawn> for Auditor<S> {
 
 /// A reactor run; returns the commands it issued. Its reviews go to `reviews`, a store of their
 /// own, so that the store under test keeps the same events from run to run.
-async fn reactor_run<S: Turns + CheckpointStore + DeadLetters + Leases>(
+async fn reactor_run<S: Privacy + Turns + CheckpointStore + DeadLetters + Leases>(
     store: FaultyStore<S>,
     reviews: &MemoryStore,
     name: &str,
@@ -183,7 +184,7 @@ async fn reactor_run<S: Turns + CheckpointStore + DeadLetters + Leases>(
 }
 
 /// Every review of `name` opened exactly once.
-async fn reviews_once<S: Turns>(store: &S, name: &str) {
+async fn reviews_once<S: Privacy + Turns>(store: &S, name: &str) {
     let reviews = Repository::<Review, _>::new(store.clone());
     for a in 0..ACCOUNTS {
         for n in 0..WITHDRAWALS {
@@ -195,7 +196,7 @@ async fn reviews_once<S: Turns>(store: &S, name: &str) {
 
 /// For each fault kind in `faults`, for every N up to a clean run's count of that call: a run
 /// with the Nth call failing ends as the clean run did.
-async fn sweep_projection<S: EventStore + CheckpointStore + Leases>(
+async fn sweep_projection<S: Privacy + EventStore + CheckpointStore + Leases>(
     store: &S,
     leased: bool,
     faults: &[Fault],
@@ -223,7 +224,7 @@ async fn sweep_projection<S: EventStore + CheckpointStore + Leases>(
     }
 }
 
-async fn sweep_reactor<S: Turns + CheckpointStore + DeadLetters + Leases>(
+async fn sweep_reactor<S: Privacy + Turns + CheckpointStore + DeadLetters + Leases>(
     store: &S,
     leased: bool,
     faults: &[Fault],
@@ -251,7 +252,7 @@ async fn sweep_reactor<S: Turns + CheckpointStore + DeadLetters + Leases>(
 const PLAIN: [Fault; 2] = [Fault::VisitAll, Fault::SaveCheckpoint];
 const LEASED: [Fault; 3] = [Fault::VisitAll, Fault::SaveCheckpointFenced, Fault::Acquire];
 
-async fn every_fault<S: Turns + CheckpointStore + DeadLetters + Leases>(store: S) {
+async fn every_fault<S: Privacy + Turns + CheckpointStore + DeadLetters + Leases>(store: S) {
     fill(&store).await;
     sweep_projection(&store, false, &PLAIN).await;
     sweep_projection(&store, true, &LEASED).await;

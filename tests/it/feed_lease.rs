@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use es_core::consume::Stepped;
+use es_core::personal::Privacy;
 use es_core::{CheckpointStore, DeadLetters, Leases, ReactorRunner, Repository, Turns};
 
 use crate::bank::{Account, Deposit, Open, Withdraw};
@@ -26,7 +27,7 @@ const TTL: Duration = Duration::from_millis(600);
 /// Processes running the same leased reactor.
 const PROCESSES: usize = 3;
 
-async fn fill<S: Turns>(store: &S) {
+async fn fill<S: Privacy + Turns>(store: &S) {
     let accounts = Repository::<Account, _>::new(store.clone());
     for a in 0..ACCOUNTS {
         let id = format!("l{a}");
@@ -40,7 +41,7 @@ async fn fill<S: Turns>(store: &S) {
 
 /// Runs the leased reactor until killed, reporting `took N` when it takes the lease at epoch N,
 /// `standby` when it first finds another holding it, `reacted R` after each batch it saved.
-async fn work<S: Turns + CheckpointStore + DeadLetters + Leases>(store: S, owner: &str) {
+async fn work<S: Privacy + Turns + CheckpointStore + DeadLetters + Leases>(store: S, owner: &str) {
     let auditor = Auditor::slow(Repository::new(store.clone()), Arc::new(AtomicU64::new(0)));
     let runner = ReactorRunner::start(NAME, auditor, store).await.expect("start");
     let mut runner = runner.leased(TTL).owner(owner).with_batch(5);
@@ -155,7 +156,7 @@ impl Drop for Children {
     }
 }
 
-async fn one_holder_then_takeover<S: Turns + Leases>(store: S, spec: &str) {
+async fn one_holder_then_takeover<S: Privacy + Turns + Leases>(store: S, spec: &str) {
     fill(&store).await;
     let (send, lines) = channel();
     let children = (0..PROCESSES).map(|k| start(spec, k, send.clone())).collect();

@@ -9,6 +9,7 @@
 use std::io::{BufRead, Write};
 use std::process::{Command, Stdio};
 
+use es_core::personal::Privacy;
 use es_core::{Repository, Turns};
 use sqlx::{Connection, Executor};
 
@@ -32,7 +33,11 @@ struct Report {
 
 /// Waits for the parent's go (a line on stdin), then deposits 1 on `account`, `COMMANDS` times,
 /// through a repository of its own.
-fn deposit_all<S: Turns>(rt: &tokio::runtime::Runtime, store: S, account: &str) -> Result<Report, String> {
+fn deposit_all<S: Privacy + Turns>(
+    rt: &tokio::runtime::Runtime,
+    store: S,
+    account: &str,
+) -> Result<Report, String> {
     let mut go = String::new();
     std::io::stdin().lock().read_line(&mut go).map_err(|e| format!("waiting for the go: {e}"))?;
     rt.block_on(async {
@@ -120,7 +125,7 @@ fn run_children(spec: &str, account: &str, url: Option<&str>) -> Vec<Report> {
         .collect()
 }
 
-async fn every_command_lands<S: Turns + Clone>(store: S, spec: &str, url: Option<&str>) {
+async fn every_command_lands<S: Privacy + Turns + Clone>(store: S, spec: &str, url: Option<&str>) {
     let accounts = Repository::<Account, _>::new(store);
     for round in 0..rounds() {
         let account = format!("hot-{round}");

@@ -4,6 +4,7 @@
 
 use std::process::{Command, Stdio};
 
+use es_core::personal::Privacy;
 use es_core::{Metadata, Repository, Turns, Uuid};
 
 use crate::bank::{Account, Deposit, Open};
@@ -15,7 +16,7 @@ const COMMAND: &str = "ES_IDEM_COMMAND";
 /// repositories built by `handle`; every caller gets the same events and one deposit is stored.
 async fn once_however_often<S, F, Fut>(handle: F, n: usize)
 where
-    S: Turns,
+    S: Privacy + Turns,
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = S>,
 {
@@ -107,7 +108,7 @@ fn idempotent_child() {
 }
 
 /// Two processes run the same command at once: one records, both answer with its events.
-async fn two_processes<S: Turns>(store: S, spec: &str) {
+async fn two_processes<S: Privacy + Turns>(store: S, spec: &str) {
     let accounts = Repository::<Account, _>::new(store);
     accounts.execute("twice", Open { owner: "o".into() }).await.expect("open");
     let command = Uuid::new_v4().to_string();

@@ -2,6 +2,7 @@
 //! and transform plain personal values, and personal fields renamed with `renamed_from` still
 //! open what was sealed under their old key; after forget each reads as erased.
 
+use es_core::personal::Privacy;
 use es_core::{
     Aggregate, Apply, DeadLetters, Event, EventStore, ExpectedVersion, MemoryStore, NewEvent, React,
     ReactContext, ReactError, Reactor, ReactorRunner, Repository, RetryPolicy,

@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
+use es_core::personal::Privacy;
 use es_core::{
     Aggregate, Apply, CheckpointStore, Cursor, DeadLetters, Event, Handle, OnFailure, React, ReactContext,
     ReactError, Reactor, ReactorError, ReactorRunner, Repository, RetryPolicy, Turns,
@@ -78,7 +79,7 @@ impl<S: Turns> React<MoneyWithdrawn> for LargeWithdrawals<S> {
 }
 
 /// Three accounts with two large withdrawals and one small; returns the review ids expected.
-async fn history<S: Turns>(store: &S) -> Vec<String> {
+async fn history<S: Privacy + Turns>(store: &S) -> Vec<String> {
     let accounts = Repository::<Account, _>::new(store.clone());
     for (id, withdrawal) in [("r1", 150), ("r2", 20), ("r3", 300)] {
         accounts.execute(id, Open { owner: id.into() }).await.expect("open");
@@ -100,7 +101,7 @@ async fn reviews_opened<S: Turns>(reviews: &Repository<Review, S>, ids: &[String
     opened
 }
 
-async fn reactions_on<S: Turns + CheckpointStore + DeadLetters>(store: S) {
+async fn reactions_on<S: Privacy + Turns + CheckpointStore + DeadLetters>(store: S) {
     let expected = history(&store).await;
     es_testing::conformance::read_all_settled(&store, 9).await;
     let reviews = Repository::<Review, _>::new(store.clone());
@@ -175,7 +176,7 @@ async fn a_reactor_tested_through_its_dispatch() {
 
 /// A runner that dies between its effects and its checkpoint: the next one redelivers, and
 /// nothing is recorded twice.
-async fn crash_between_effects_and_checkpoint<S: Turns + CheckpointStore + DeadLetters>(store: S) {
+async fn crash_between_effects_and_checkpoint<S: Privacy + Turns + CheckpointStore + DeadLetters>(store: S) {
     let expected = history(&store).await;
     es_testing::conformance::read_all_settled(&store, 9).await;
     let reviews = Repository::<Review, _>::new(store.clone());

@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use es_core::personal::Privacy;
 use es_core::{CheckpointStore, DeadLetters, ReactorRunner, Repository, Turns};
 
 use crate::bank::{Account, Deposit, Open, Withdraw};
@@ -19,7 +20,7 @@ fn kills() -> usize {
     std::env::var("ES_REACT_KILLS").ok().and_then(|k| k.parse().ok()).unwrap_or(3)
 }
 
-async fn fill<S: Turns>(store: &S) {
+async fn fill<S: Privacy + Turns>(store: &S) {
     let accounts = Repository::<Account, _>::new(store.clone());
     for a in 0..WITHDRAWALS / 10 {
         let id = format!("c{a}");
@@ -32,7 +33,7 @@ async fn fill<S: Turns>(store: &S) {
 }
 
 /// Runs the reactor to the end, 3 ms a reaction, printing `reacting` first and `done` last.
-async fn react<S: Turns + CheckpointStore + DeadLetters>(store: S) {
+async fn react<S: Privacy + Turns + CheckpointStore + DeadLetters>(store: S) {
     let reactor = LargeWithdrawals::working(Repository::new(store.clone()), Duration::from_millis(3));
     let mut runner = ReactorRunner::start("reviewer", reactor, store).await.expect("start").with_batch(7);
     println!("\nreact: reacting");
@@ -100,7 +101,7 @@ fn run_child(spec: &str, after: Option<Duration>) -> bool {
     }
 }
 
-async fn exactly_once<S: Turns>(store: S, spec: &str) {
+async fn exactly_once<S: Privacy + Turns>(store: S, spec: &str) {
     fill(&store).await;
     es_testing::conformance::read_all_settled(&store, (WITHDRAWALS + WITHDRAWALS / 10 * 2) as usize).await;
     let spec_owned = spec.to_owned();

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use es_core::personal::Privacy;
 use es_core::{MemoryStore, Repository, Snapshot, SnapshotStore, Turns};
 use es_testing::CountingStore;
 
@@ -9,7 +10,7 @@ use crate::bank::{Account, Deposit, Open};
 
 type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
-async fn snapshots_on<S: Turns + SnapshotStore>(store: S) -> TestResult {
+async fn snapshots_on<S: Privacy + Turns + SnapshotStore>(store: S) -> TestResult {
     let counting = CountingStore::new(store.clone());
     let accounts = Repository::<Account, _>::new(counting.clone()).with_snapshots(10);
     accounts.execute("ann", Open { owner: "Ann".into() }).await?;

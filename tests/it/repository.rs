@@ -1,5 +1,6 @@
 //! `Repository`: load, decide, append, retry on conflict, metadata.
 
+use es_core::personal::Privacy;
 use es_core::{
     AppendWatch, Appended, CommandError, Cursor, EventRef, EventStore, ExpectedVersion, Lend, LocalQueue,
     MemoryStore, Metadata, NewEvent, Repository, RetryPolicy, StoreError, Turn, Turns,
@@ -132,7 +133,9 @@ impl EventStore for AlwaysOvertaken {
     fn watch(&self) -> Option<AppendWatch> {
         self.0.watch()
     }
+}
 
+impl Privacy for AlwaysOvertaken {
     fn keys(&self) -> Option<es_core::personal::Keyring> {
         self.0.keys()
     }

@@ -8,7 +8,8 @@
 use es_core::integrity::{
     link_hash, recorded_rewrites, verify_all, verify_chain, verify_stream, BreakKind, ChainHash, Rewrite,
 };
-use es_core::personal::{plaintext_of, seal_plaintext, Keyring, PersonalCatalogue, SkipReason};
+use es_core::personal::{Keyring, Privacy};
+use es_core::shredding::{plaintext_of, seal_plaintext, PersonalCatalogue, SkipReason};
 use es_core::{
     Aggregate, Apply, Event, EventStore, ExpectedVersion, Handle, MemoryStore, NewEvent, Repository,
 };
@@ -89,12 +90,12 @@ fn raw(name: &str, payload: serde_json::Value) -> NewEvent {
     NewEvent::new(name, 1, payload)
 }
 
-fn keys<S: EventStore>(store: &S) -> Keyring {
+fn keys<S: EventStore + Privacy>(store: &S) -> Keyring {
     store.keys().expect("the store keeps keys")
 }
 
 /// Release 1 (plain) and release 2 (sealed) events of three customers; `c3` is then forgotten.
-async fn write_history<S: EventStore + Rewrite + es_core::Turns>(store: &S) {
+async fn write_history<S: Privacy + EventStore + Rewrite + es_core::Turns>(store: &S) {
     let registered = |c: &str, name: &str, email: &str| {
         raw("ResealRegistered", serde_json::json!({ "customer": c, "name": name, "email": email }))
     };
@@ -119,7 +120,7 @@ async fn write_history<S: EventStore + Rewrite + es_core::Turns>(store: &S) {
 /// are every payload in the events table, read by the test's own means.
 async fn seal_and_check<S, F, Fut>(store: &S, payloads: F)
 where
-    S: EventStore + Rewrite + es_core::Turns,
+    S: Privacy + EventStore + Rewrite + es_core::Turns,
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = Vec<String>>,
 {

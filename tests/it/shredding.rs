@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use es_core::integrity::{verify_all, Links};
+use es_core::personal::Privacy;
 use es_core::{
     Aggregate, Apply, CheckpointStore, Event, EventContext, ExpectedVersion, Handle, NewEvent, Project,
     Projection, ProjectionRunner, Repository, Turns,
@@ -125,7 +126,7 @@ fn entry(name: &str, street: &str, city: &str) -> (String, String, String) {
     (name.into(), street.into(), city.into())
 }
 
-async fn shredding_on<S: Turns + CheckpointStore + Links>(store: S) {
+async fn shredding_on<S: Privacy + Turns + CheckpointStore + Links>(store: S) {
     let keys = store.keys().expect("the store keeps keys");
     let customers = Repository::<Customer, _>::new(store.clone());
     customers.execute("c-ann", Register("c-ann", "Ann", "ann@example.com", "gold")).await.expect("register");

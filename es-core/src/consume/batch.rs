@@ -9,14 +9,14 @@ use super::error::{ConsumeError, FeedError};
 use super::feed::Feed;
 use super::fence::Took;
 use super::status::Stepped;
-use crate::checkpoint::{Checkpoint, CheckpointStore};
-use crate::cursor::Cursor;
-use crate::dead_letter::Parked;
-use crate::error::StoreError;
-use crate::lease::{Lease, Leases};
-use crate::personal::keys;
-use crate::record::{EventRef, StoredEvent};
+use crate::model::keyed;
+use crate::store::checkpoint::{Checkpoint, CheckpointStore};
+use crate::store::cursor::Cursor;
+use crate::store::dead_letter::Parked;
+use crate::store::lease::{Lease, Leases};
 use crate::store::EventStore;
+use crate::store::StoreError;
+use crate::store::{EventRef, StoredEvent};
 
 /// What one attempt at a batch came to, short of an error.
 enum Attempt {
@@ -110,7 +110,7 @@ impl<C: Consume, S: EventStore + CheckpointStore> Feed<C, S> {
             tracing::warn!(consumer = %self.name, position = event.position, attempts, error = %failure.error, "event parked");
             let (id, cursor) = (event.id, event.cursor);
             let error = failure.error.to_string();
-            let parked_at = crate::time::now_micros();
+            let parked_at = crate::store::time::now_micros();
             parking.park(Parked { reactor: self.name.clone(), event, error, attempts, parked_at }).await?;
             self.skip.push((id, cursor));
             self.failures.clear();
@@ -161,7 +161,7 @@ impl<C: Consume, S: EventStore + CheckpointStore> Feed<C, S> {
             let lent: Vec<EventRef<'_>> = handled.iter().map(|e| e.as_ref()).collect();
             // From here the consumer's state is ahead of the checkpoint until the commit.
             self.stale = true;
-            let handling = keys::scoped(self.keys.as_ref(), self.consumer.handle(&lent));
+            let handling = keyed::scoped(self.keys.as_ref(), self.consumer.handle(&lent));
             if let Err(error) = handling.instrument(span).await {
                 return Err(self.partial(error, &page, lease.as_ref()).await);
             }
@@ -194,7 +194,7 @@ impl<C: Consume, S: EventStore + CheckpointStore> Feed<C, S> {
     /// commit when it has one, fenced by `lease` when there is one.
     async fn commit(&mut self, cursor: Cursor, lease: Option<&Lease>) -> Result<(), Failure> {
         let state = self.consumer.state()?;
-        let checkpoint = Checkpoint { cursor, state, saved_at: crate::time::now_micros() };
+        let checkpoint = Checkpoint { cursor, state, saved_at: crate::store::time::now_micros() };
         if let Some(checkpoint) = self.consumer.commit(checkpoint, lease).await? {
             match (lease, &self.lease_ops) {
                 (Some(lease), Some(ops)) => ops.save_fenced(checkpoint, lease).await?,

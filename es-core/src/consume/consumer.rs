@@ -6,9 +6,9 @@ use std::future::Future;
 use serde_json::value::RawValue;
 
 use super::error::ConsumeError;
-use crate::checkpoint::Checkpoint;
-use crate::lease::Lease;
-use crate::record::EventRef;
+use crate::store::checkpoint::Checkpoint;
+use crate::store::lease::Lease;
+use crate::store::EventRef;
 
 /// Something that follows the store's events through a [`Feed`](super::Feed): a read model, a
 /// reactor, a relay, a search indexer.

@@ -3,9 +3,9 @@
 
 use uuid::Uuid;
 
-use crate::cursor::Cursor;
-use crate::error::{DecodeError, StoreError};
-use crate::record::EventRef;
+use crate::store::cursor::Cursor;
+use crate::store::EventRef;
+use crate::store::{DecodeError, StoreError};
 
 /// A batch a consumer could not handle. The feed retries it from the last checkpoint.
 #[derive(Debug, thiserror::Error)]

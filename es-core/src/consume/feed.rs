@@ -13,14 +13,14 @@ use super::error::FeedError;
 use super::fence::{LeaseOps, Leasing};
 use super::parking::{Failures, Parking};
 use super::status::{FeedStatus, Stepped};
-use crate::checkpoint::{Checkpoint, CheckpointStore};
-use crate::cursor::Cursor;
-use crate::dead_letter::DeadLetters;
-use crate::error::StoreError;
-use crate::lease::{worker_id, Lease, Leases};
-use crate::personal::Keyring;
-use crate::retry::RetryPolicy;
+use crate::personal::{Keyring, Privacy};
+use crate::repository::RetryPolicy;
+use crate::store::checkpoint::{Checkpoint, CheckpointStore};
+use crate::store::cursor::Cursor;
+use crate::store::dead_letter::DeadLetters;
+use crate::store::lease::{worker_id, Lease, Leases};
 use crate::store::EventStore;
+use crate::store::StoreError;
 
 /// Runs the consumer `C`, named for its checkpoint, lease and dead letters, over the store `S`.
 ///
@@ -75,7 +75,7 @@ pub struct Feed<C, S> {
     pub(super) skip: Vec<(Uuid, Cursor)>,
 }
 
-impl<C: Consume, S: EventStore + CheckpointStore> Feed<C, S> {
+impl<C: Consume, S: EventStore + CheckpointStore + Privacy> Feed<C, S> {
     /// A feed for `consumer` named `name` over `store`: batches of 256, 3 attempts per batch
     /// (backoff from 10 ms to 1 s), the store's keys, no lease, no parking (a failing event stops
     /// the feed before it), the store's append signal with a 500 ms poll as fallback. It resumes
@@ -102,7 +102,9 @@ impl<C: Consume, S: EventStore + CheckpointStore> Feed<C, S> {
             skip: Vec::new(),
         }
     }
+}
 
+impl<C: Consume, S: EventStore + CheckpointStore> Feed<C, S> {
     /// Events read per batch, and per checkpoint (at least 1).
     pub fn batch(mut self, batch: usize) -> Self {
         self.batch = batch.max(1);
@@ -277,8 +279,11 @@ impl<C: Consume, S: EventStore + CheckpointStore> Feed<C, S> {
                         return Err(StoreError::Fenced { lease: self.name.clone(), epoch }.into());
                     }
                 };
-                let empty =
-                    Checkpoint { cursor: Cursor::START, state: None, saved_at: crate::time::now_micros() };
+                let empty = Checkpoint {
+                    cursor: Cursor::START,
+                    state: None,
+                    saved_at: crate::store::time::now_micros(),
+                };
                 ops.save_fenced(empty, &lease).await?;
             }
             _ => self.store.delete_checkpoint(&self.name).await?,
@@ -314,7 +319,7 @@ impl<C: Consume, S: EventStore + CheckpointStore> Feed<C, S> {
     /// Moves the checkpoint to `cursor` (a stateless consumer's replay), saved plainly.
     pub(crate) async fn seek(&mut self, cursor: Cursor) -> Result<(), StoreError> {
         self.stale = true;
-        let checkpoint = Checkpoint { cursor, state: None, saved_at: crate::time::now_micros() };
+        let checkpoint = Checkpoint { cursor, state: None, saved_at: crate::store::time::now_micros() };
         self.store.save_checkpoint(&self.name, checkpoint).await?;
         self.cursor = cursor;
         self.skip.clear();

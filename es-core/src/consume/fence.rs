@@ -9,9 +9,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::checkpoint::Checkpoint;
-use crate::error::StoreError;
-use crate::lease::{Lease, Leases};
+use crate::store::checkpoint::Checkpoint;
+use crate::store::lease::{Lease, Leases};
+use crate::store::StoreError;
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 

@@ -51,10 +51,14 @@ mod feed;
 mod fence;
 mod parking;
 mod projected;
+pub mod projection;
 mod status;
+mod subscription;
 
 pub use consumer::{Consume, Resume};
 pub use error::{ConsumeError, FeedError};
 pub use feed::Feed;
 pub use projected::Projected;
+pub use projection::{Project, Projection};
 pub use status::{FeedStatus, Stepped};
+pub use subscription::{subscribe, Subscription};

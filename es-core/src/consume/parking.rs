@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use crate::dead_letter::{DeadLetters, Parked};
-use crate::error::StoreError;
+use crate::store::dead_letter::{DeadLetters, Parked};
+use crate::store::StoreError;
 
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 

@@ -7,9 +7,9 @@ use serde_json::value::RawValue;
 
 use super::consumer::{Consume, Resume};
 use super::error::ConsumeError;
-use crate::error::StoreError;
-use crate::projection::Projection;
-use crate::record::EventRef;
+use crate::consume::projection::Projection;
+use crate::store::EventRef;
+use crate::store::StoreError;
 
 /// A projection run by a [`Feed`](super::Feed): `Feed::new("balances", Projected::new(BalancePerOwner::default()), store)`.
 #[derive(Debug, Default)]

@@ -2,8 +2,8 @@
 
 use std::time::SystemTime;
 
-use crate::cursor::Cursor;
-use crate::lease::Lease;
+use crate::store::cursor::Cursor;
+use crate::store::lease::Lease;
 
 /// What one [`Feed::step`](super::Feed::step) did.
 #[derive(Debug, Clone, PartialEq)]

@@ -17,7 +17,7 @@
 //! # Sanctioned rewrites
 //!
 //! One change of history is part of the design: sealing personal data that was stored in plain
-//! text before its field was marked personal (`es_core::personal::seal_plaintext`). A store that
+//! text before its field was marked personal (`es_core::shredding::seal_plaintext`). A store that
 //! implements [`Rewrite`] replaces the payloads, re-chains the stream from the first of them and
 //! appends a [`RewriteRecord`] per event to [`REWRITES_STREAM`], in one transaction; a rewrite is
 //! refused where the chain does not verify, so it never launders an edit. Afterwards the stream
@@ -63,8 +63,8 @@ use std::future::Future;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::error::StoreError;
 use crate::store::EventStore;
+use crate::store::StoreError;
 
 /// A link's SHA-256 hash.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]

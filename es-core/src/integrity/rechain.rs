@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 use super::report::{Break, BreakKind};
 use super::rewrite::{PayloadEdit, RewriteError, Rewritten, RewrittenEvent, REWRITES_STREAM};
 use super::{ChainHash, Link};
-use crate::error::StoreError;
+use crate::store::StoreError;
 
 /// One row a rewrite updates: its new payload (edited events only) and hash.
 #[derive(Debug)]

@@ -15,9 +15,9 @@ use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use super::ChainHash;
-use crate::error::StoreError;
-use crate::record::NewEvent;
 use crate::store::EventStore;
+use crate::store::NewEvent;
+use crate::store::StoreError;
 
 /// The stream every rewrite is recorded in, one event per rewritten event.
 pub const REWRITES_STREAM: &str = "$es-rewrites";

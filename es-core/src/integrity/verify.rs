@@ -7,7 +7,7 @@ use super::expect::{Expectations, StreamExpect};
 use super::report::{Break, BreakKind, Progress, StreamCheck, Verification};
 use super::rewrite::{recorded_rewrites, RewriteRecord};
 use super::{ChainHash, Link, LinkKey, Links};
-use crate::error::StoreError;
+use crate::store::StoreError;
 
 /// A link kept while the next one decides how it is broken.
 #[derive(Debug, Clone)]

@@ -1,9 +1,9 @@
 //! The hash chain of the in-memory store, lent by stream.
 
-use crate::backend::metadata_to_json;
-use crate::error::StoreError;
 use crate::integrity::{Link, LinkKey, Links};
-use crate::time::to_micros;
+use crate::store::backend::metadata_to_json;
+use crate::store::time::to_micros;
+use crate::store::StoreError;
 
 use super::MemoryStore;
 

@@ -14,23 +14,23 @@ use std::time::SystemTime;
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
-use crate::backend::metadata_to_json;
-use crate::checkpoint::Checkpoint;
-use crate::cursor::Cursor;
-use crate::dead_letter::Parked;
-use crate::error::StoreError;
-use crate::expected::ExpectedVersion;
-use crate::idempotency::{self, StoredId};
 use crate::integrity::{link_hash, ChainHash};
-use crate::lease::Lease;
-use crate::metadata::Metadata;
-use crate::personal::Keyring;
-use crate::record::{Appended, AppendedEvent, EventRef, NewEvent};
-use crate::signal::{AppendSignal, AppendWatch};
-use crate::snapshot::Snapshot;
+use crate::personal::{Keyring, Privacy};
+use crate::store::backend::metadata_to_json;
+use crate::store::checkpoint::Checkpoint;
+use crate::store::cursor::Cursor;
+use crate::store::dead_letter::Parked;
+use crate::store::idempotency::{self, StoredId};
+use crate::store::lease::Lease;
+use crate::store::snapshot::Snapshot;
+use crate::store::time::{now_micros, to_micros};
+use crate::store::ExpectedVersion;
+use crate::store::LocalQueues;
+use crate::store::Metadata;
+use crate::store::StoreError;
+use crate::store::{AppendSignal, AppendWatch};
+use crate::store::{Appended, AppendedEvent, EventRef, NewEvent};
 use crate::store::{EventStore, Lend};
-use crate::time::{now_micros, to_micros};
-use crate::turn::LocalQueues;
 
 /// An in-memory event store: thread-safe, cheap to clone (clones share the events), gap-free
 /// global positions, atomic appends.
@@ -106,9 +106,9 @@ impl MemoryStore {
     }
 
     /// Forgets `subject`: deletes its key, so the personal data of its events reads as erased
-    /// from now on, and reports what stays readable ([`crate::personal::forget`]).
-    pub async fn forget(&self, subject: &str) -> Result<crate::personal::Forgotten, StoreError> {
-        crate::personal::forget(self, &self.keys, subject).await
+    /// from now on, and reports what stays readable ([`crate::shredding::forget`]).
+    pub async fn forget(&self, subject: &str) -> Result<crate::shredding::Forgotten, StoreError> {
+        crate::shredding::forget(self, &self.keys, subject).await
     }
 
     /// The number of events stored.
@@ -274,7 +274,7 @@ impl EventStore for MemoryStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError> {
-        let _span = crate::backend::append_span(Self::BACKEND, stream, events.len()).entered();
+        let _span = crate::store::backend::append_span(Self::BACKEND, stream, events.len()).entered();
         let appended =
             self.log.write().unwrap_or_else(PoisonError::into_inner).append(stream, expected, events)?;
         self.appended.appended(&appended);
@@ -293,7 +293,7 @@ impl EventStore for MemoryStore {
         F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
         // Everything is at hand: every field is lent, whatever was asked.
-        let span = crate::backend::visit_span(Self::BACKEND, Some(stream)).entered();
+        let span = crate::store::backend::visit_span(Self::BACKEND, Some(stream)).entered();
         let log = self.read();
         let slots = log.stream_slots(stream, from, limit);
         for &i in slots {
@@ -307,7 +307,7 @@ impl EventStore for MemoryStore {
     where
         F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
-        let span = crate::backend::visit_span(Self::BACKEND, None).entered();
+        let span = crate::store::backend::visit_span(Self::BACKEND, None).entered();
         let log = self.read();
         // The cursor is the position, which is the slot's index plus one.
         let start = usize::try_from(after.position()).unwrap_or(usize::MAX).min(log.slots.len());
@@ -326,7 +326,9 @@ impl EventStore for MemoryStore {
     fn watch(&self) -> Option<AppendWatch> {
         Some(self.appended.watch())
     }
+}
 
+impl Privacy for MemoryStore {
     fn keys(&self) -> Option<Keyring> {
         Some(self.keys.clone())
     }

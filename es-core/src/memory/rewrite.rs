@@ -3,12 +3,12 @@
 
 use std::sync::PoisonError;
 
-use crate::backend::metadata_to_json;
-use crate::error::StoreError;
-use crate::expected::ExpectedVersion;
 use crate::integrity::{ChainHash, Link, PayloadEdit, Rechain, Rewrite, Rewritten, REWRITES_STREAM};
+use crate::store::backend::metadata_to_json;
+use crate::store::time::{now_micros, to_micros};
 use crate::store::EventStore;
-use crate::time::{now_micros, to_micros};
+use crate::store::ExpectedVersion;
+use crate::store::StoreError;
 
 use super::{Log, MemoryStore};
 

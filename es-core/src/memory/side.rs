@@ -5,15 +5,15 @@ use std::time::{Duration, SystemTime};
 
 use uuid::Uuid;
 
-use crate::checkpoint::{Checkpoint, CheckpointStore};
-use crate::dead_letter::{DeadLetters, Parked};
-use crate::error::StoreError;
-use crate::expected::ExpectedVersion;
-use crate::lease::{Lease, Leases};
-use crate::record::{Appended, EventRef, NewEvent};
-use crate::snapshot::{Snapshot, SnapshotStore};
+use crate::store::checkpoint::{Checkpoint, CheckpointStore};
+use crate::store::dead_letter::{DeadLetters, Parked};
+use crate::store::lease::{Lease, Leases};
+use crate::store::snapshot::{Snapshot, SnapshotStore};
+use crate::store::ExpectedVersion;
+use crate::store::StoreError;
+use crate::store::{Appended, EventRef, NewEvent};
 use crate::store::{EventStore, Lend};
-use crate::turn::{LocalQueue, LocalTurn, Turn, Turns};
+use crate::store::{LocalQueue, LocalTurn, Turn, Turns};
 
 use super::MemoryStore;
 
@@ -109,7 +109,7 @@ impl Leases for MemoryStore {
         let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
         let lease = match leases.get(name) {
             Some(held) if held.owner == owner => {
-                Lease { renewed_at: now, expires_at: crate::lease::expiry(now, ttl), ..held.clone() }
+                Lease { renewed_at: now, expires_at: crate::store::lease::expiry(now, ttl), ..held.clone() }
             }
             Some(held) if held.expires_at > now => return Ok(None),
             taken => Lease {
@@ -117,7 +117,7 @@ impl Leases for MemoryStore {
                 owner: owner.to_owned(),
                 epoch: taken.map_or(0, |t| t.epoch) + 1,
                 renewed_at: now,
-                expires_at: crate::lease::expiry(now, ttl),
+                expires_at: crate::store::lease::expiry(now, ttl),
             },
         };
         leases.insert(name.to_owned(), lease.clone());

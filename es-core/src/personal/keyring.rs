@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::seal::OpenKey;
 use super::wrap::{self, MasterKey, MasterKeyError};
 use super::SubjectKey;
-use crate::error::StoreError;
+use crate::store::StoreError;
 
 /// The future a [`KeyStore`] method returns.
 pub type KeyFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;

@@ -82,27 +82,21 @@
 //! # }).unwrap();
 //! ```
 
-mod forget;
 mod keyring;
-pub(crate) mod keys;
 mod memory_keys;
-mod reseal;
+mod privacy;
 mod seal;
 pub(crate) mod sealed_state;
 mod wrap;
 
-pub use forget::{forget, Forgotten};
 pub use keyring::{KeyFuture, KeyStore, Keyring};
 pub use memory_keys::MemoryKeys;
-pub use reseal::{
-    plaintext_of, seal_plaintext, PersonalCatalogue, PlaintextAt, ResealProgress, ResealReport, SkipReason,
-    Skipped,
-};
-pub use seal::{is_erased, sealed_subjects, SEALED};
+pub use privacy::Privacy;
+pub use seal::{is_erased, sealed_subjects, RenamedField, SEALED};
 pub use sealed_state::SEALED_STATE;
 pub use wrap::{MasterKey, MasterKeyError, MASTER_KEY_ENV, MASTER_KEY_FILE_ENV};
 
-pub(crate) use seal::{open_value, seal};
+pub(crate) use seal::{open_value, seal, Opened, Opening};
 
 use std::fmt;
 

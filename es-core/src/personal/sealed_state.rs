@@ -20,7 +20,7 @@ use sha2::Sha256;
 
 use super::keyring::Held;
 use super::Keyring;
-use crate::error::StoreError;
+use crate::store::StoreError;
 
 /// The key of a sealed state's envelope object.
 pub const SEALED_STATE: &str = "es:sealed-state";

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 
 use super::SubjectKey;
-use crate::error::StoreError;
+use crate::store::StoreError;
 
 /// The environment variable holding the master key, base64 of 32 bytes.
 pub const MASTER_KEY_ENV: &str = "ES_MASTER_KEY";

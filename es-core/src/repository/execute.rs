@@ -6,18 +6,18 @@ use std::sync::atomic::Ordering;
 
 use tracing::Instrument;
 
-use crate::aggregate::{Aggregate, Handle};
-use crate::command;
-use crate::error::{EncodeError, EncodeFailure, StoreError};
-use crate::event::EventEnum;
-use crate::expected::ExpectedVersion;
-use crate::metadata::Metadata;
-use crate::personal::keys;
-use crate::record::NewEvent;
-use crate::recorded::Recorded;
+use super::snapshots::{crosses, Based};
+use crate::model::command;
+use crate::model::keyed;
+use crate::model::EventEnum;
+use crate::model::Recorded;
+use crate::model::{Aggregate, Handle};
 use crate::repository::{CommandError, Loaded, Repository};
-use crate::snapshot::{crosses, Based};
-use crate::turn::{Turn, Turns};
+use crate::store::ExpectedVersion;
+use crate::store::Metadata;
+use crate::store::NewEvent;
+use crate::store::{EncodeError, EncodeFailure, StoreError};
+use crate::store::{Turn, Turns};
 
 pub(super) use super::fold::fold;
 use super::fold::{fold_finding, Opening};
@@ -283,7 +283,7 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
         if !earlier.is_empty() {
             let mut recorded = Vec::with_capacity(earlier.len());
             for stored in earlier {
-                let event = keys::decode::<A::Event>(keys, &stored).await?;
+                let event = keyed::decode::<A::Event>(keys, &stored).await?;
                 recorded.push(Recorded::of(event, stored));
             }
             return Ok(Cycle::Recorded(recorded, None));

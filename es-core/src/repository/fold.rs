@@ -3,14 +3,15 @@
 
 use std::collections::BTreeSet;
 
-use crate::aggregate::Aggregate;
-use crate::codec;
-use crate::command;
-use crate::error::StoreError;
-use crate::personal::{keys, sealed_subjects, Keyring};
-use crate::record::StoredEvent;
+use crate::model::codec;
+use crate::model::command;
+use crate::model::keyed;
+use crate::model::Aggregate;
+use crate::personal::{sealed_subjects, Keyring};
 use crate::repository::Loaded;
 use crate::store::Lend;
+use crate::store::StoreError;
+use crate::store::StoredEvent;
 
 use super::site::Site;
 
@@ -66,7 +67,7 @@ pub(super) async fn fold_finding<A: Aggregate>(
             }
             if let Some((command, backend)) = finding {
                 if stored.id == command::event_id(command, stream, found.len()) {
-                    found.push(crate::backend::owned(backend, stored)?);
+                    found.push(crate::store::backend::owned(backend, stored)?);
                 }
             }
             let event = match codec::decode_ref::<A::Event>(stored).map_err(StoreError::from) {
@@ -87,13 +88,13 @@ pub(super) async fn fold_finding<A: Aggregate>(
         });
         let visited = match (keys, seen.as_deref_mut()) {
             (Some(keys), Some(seen)) => keys.scoped_seeing(seen, visit).await,
-            _ => keys::scoped(keys, visit).await,
+            _ => keyed::scoped(keys, visit).await,
         };
         let Err(e) = visited else { return Ok(found) };
         if stuck_at == Some(*version) {
             return Err(e);
         }
         stuck_at = Some(*version);
-        keys::load_missing_or(keys, e).await?;
+        keyed::load_missing_or(keys, e).await?;
     }
 }

@@ -2,11 +2,11 @@
 
 use std::time::SystemTime;
 
-use crate::aggregate::Aggregate;
-use crate::error::StoreError;
-use crate::personal::keys;
+use crate::model::keyed;
+use crate::model::Aggregate;
 use crate::repository::{Loaded, Repository};
 use crate::store::EventStore;
+use crate::store::StoreError;
 
 /// How many full records `load_as_of` reads at a time.
 const PAGE: usize = 1024;
@@ -60,7 +60,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 if stored.recorded_at > moment {
                     return Ok(loaded);
                 }
-                loaded.state.apply(&keys::decode::<A::Event>(self.keys.as_ref(), stored).await?);
+                loaded.state.apply(&keyed::decode::<A::Event>(self.keys.as_ref(), stored).await?);
                 loaded.version = stored.stream_version;
             }
             if page.len() < PAGE {

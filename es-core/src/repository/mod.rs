@@ -3,21 +3,25 @@
 mod execute;
 mod fold;
 mod history;
+mod retry;
 mod site;
+mod snapshots;
 mod verified;
+
+pub use retry::RetryPolicy;
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::aggregate::Aggregate;
-use crate::error::StoreError;
-use crate::personal::Keyring;
-use crate::retry::RetryPolicy;
-use crate::snapshot::{EveryN, SnapshotPolicy, SnapshotStore};
+use crate::model::Aggregate;
+use crate::personal::{Keyring, Privacy};
 use crate::store::EventStore;
+use crate::store::SnapshotStore;
+use crate::store::StoreError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use snapshots::{EveryN, SnapshotPolicy};
 use tracing::Instrument;
 
 /// Runs commands against aggregates of type `A` kept in the store `S`.
@@ -114,8 +118,8 @@ pub enum CommandError<E> {
     Store(#[from] StoreError),
 }
 
-impl<A: Aggregate, S: EventStore> Repository<A, S> {
-    /// A repository over `store`.
+impl<A: Aggregate, S: EventStore + Privacy> Repository<A, S> {
+    /// A repository over `store`, sealing and opening personal data with the store's keyring.
     pub fn new(store: S) -> Self {
         Repository {
             retry: RetryPolicy::default(),
@@ -128,7 +132,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             aggregate: PhantomData,
         }
     }
+}
 
+impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// Seals and opens personal data with `keys` (a key management service, say) instead of
     /// the store's keyring ([`crate::personal`]).
     pub fn with_keys(mut self, keys: Keyring) -> Self {

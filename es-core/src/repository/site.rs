@@ -1,10 +1,10 @@
 //! Where a command's cycle loads and appends: the store itself, or a turn held on the stream.
 
-use crate::error::StoreError;
-use crate::expected::ExpectedVersion;
-use crate::record::{Appended, EventRef, NewEvent};
+use crate::store::ExpectedVersion;
+use crate::store::StoreError;
+use crate::store::Turn;
+use crate::store::{Appended, EventRef, NewEvent};
 use crate::store::{EventStore, Lend};
-use crate::turn::Turn;
 
 /// Where a command's cycle loads and appends: the store itself, or a held turn.
 pub(super) trait Site: Send {

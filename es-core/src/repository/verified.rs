@@ -1,9 +1,9 @@
 //! Loading with the hash chain checked first (opt-in).
 
-use crate::aggregate::Aggregate;
-use crate::error::StoreError;
 use crate::integrity::{verify_stream, Links};
+use crate::model::Aggregate;
 use crate::repository::{Loaded, Repository};
+use crate::store::StoreError;
 
 impl<A: Aggregate, S: Links> Repository<A, S> {
     /// Like [`load`](Repository::load), after verifying the stream's whole hash chain: a stream

@@ -1,7 +1,8 @@
 //! Personal data stored before a field was marked personal: `forget` does not pass it over in
 //! silence, it names every event it could not erase; once sealed in place, forget erases it.
 
-use es_core::personal::{seal_plaintext, PersonalCatalogue};
+use es_core::personal::Privacy;
+use es_core::shredding::{seal_plaintext, PersonalCatalogue};
 use es_core::{EventStore, ExpectedVersion, MemoryStore, NewEvent, Repository, SnapshotStore};
 
 use super::{Earn, Member};

@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
+use es_core::personal::Privacy;
 use es_core::{Repository, RetryPolicy, StoreError, Turns};
 
 use super::{Earn, Join, Member, Rename};
@@ -75,7 +76,7 @@ fn expect_line(out: &mut BufReader<ChildStdout>, prefix: &str) -> String {
     panic!("the child ended before printing `{prefix}`")
 }
 
-async fn first_command_in_a_turn<S: Turns>(store: S) {
+async fn first_command_in_a_turn<S: Privacy + Turns>(store: S) {
     // Optimistic attempts: none. The very first cycle runs in a turn, and needs one key loaded
     // (m-1's, to fold its stream) and one created (m-2's, to seal its new event).
     let members = Repository::<Member, _>::new(store).with_retry_policy(RetryPolicy::default().optimistic(0));
@@ -105,7 +106,7 @@ fn combo_turn_child() {
     });
 }
 
-async fn turns_in_a_fresh_process<S: Turns>(store: S, spec: &str) {
+async fn turns_in_a_fresh_process<S: Privacy + Turns>(store: S, spec: &str) {
     let members = Repository::<Member, _>::new(store);
     members.execute("m-1", Join("m-1".into(), "Ann".into(), "ann@example.com".into())).await.expect("join");
     for i in 0..CROWD {
@@ -143,7 +144,7 @@ async fn postgres_a_first_command_in_a_turn_loads_and_creates_keys_without_deadl
     store.drop_schema().await.expect("drop the test schema");
 }
 
-async fn write_after_a_forget_elsewhere<S: Turns>(store: S) {
+async fn write_after_a_forget_elsewhere<S: Privacy + Turns>(store: S) {
     let members = Repository::<Member, _>::new(store);
     // Caches m-1's key (for 30 s by default).
     let before = members.load("m-1").await.expect("load").state.name;
@@ -165,7 +166,7 @@ fn combo_forget_child() {
     });
 }
 
-async fn forget_while_another_process_writes<S: Turns>(
+async fn forget_while_another_process_writes<S: Turns + Privacy>(
     store: S,
     spec: &str,
     forget: impl std::future::Future<Output = bool>,

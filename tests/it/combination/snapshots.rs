@@ -3,6 +3,7 @@
 //! reads no snapshot, so a forged snapshot row cannot change what it returns.
 
 use es_core::personal::Keyring;
+use es_core::personal::Privacy;
 use es_core::{MemoryStore, Repository, SnapshotStore, Turns};
 use sqlx::Row;
 
@@ -15,7 +16,7 @@ const PLAINTEXT: [&str; 4] = ["Ann Example", "ann@example.com", "Ann Other", "Bo
 /// memory) and returns where it found it.
 async fn forget_with_snapshots<S, F>(store: S, scan: impl Fn(&'static str) -> F)
 where
-    S: Turns + SnapshotStore,
+    S: Privacy + Turns + SnapshotStore,
     F: std::future::Future<Output = Vec<String>>,
 {
     let keys: Keyring = store.keys().expect("the store keeps keys");
