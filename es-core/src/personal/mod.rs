@@ -24,8 +24,8 @@
 //!
 //! Snapshots of states that folded personal data are sealed with a key derived from every
 //! subject's key they hold: a forget makes them unreadable, so loads equal a full replay.
-//! [`forget`] (what the stores' `forget` calls) also reports the subject's personal data stored
-//! in plain text, which deleting a key cannot erase; [`seal_plaintext`] seals it in place.
+//! [`forget`](crate::shredding::forget) (what the stores' `forget` calls) also reports the subject's personal data stored
+//! in plain text, which deleting a key cannot erase; [`seal_plaintext`](crate::shredding::seal_plaintext) seals it in place.
 //!
 //! Personal fields meet the codec's other features this way. *Errors*: a decode error of an
 //! event with personal fields never quotes a personal value (serde would: `invalid type: string
