@@ -94,6 +94,7 @@ mod event;
 mod expected;
 mod forward;
 pub mod idempotency;
+pub mod inspect;
 pub mod integration;
 pub mod integrity;
 pub mod lease;

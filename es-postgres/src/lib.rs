@@ -89,6 +89,7 @@
 mod append;
 mod dead_letters;
 mod error;
+pub mod inspect;
 mod horizon;
 mod keys;
 mod leases;

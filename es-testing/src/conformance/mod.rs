@@ -15,6 +15,7 @@ mod concurrency;
 mod integrity;
 mod reads;
 mod rewrite;
+pub mod inspect;
 mod side_tables;
 
 pub use appends::{
