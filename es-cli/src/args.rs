@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
     about = "Look inside an event store: streams, events, projections, dead letters, the hash chain"
 )]
 pub struct Args {
-    /// The store: sqlite:PATH, or postgres://USER@HOST:PORT/DATABASE.
+    /// The store: sqlite:PATH, or postgres://USER@HOST:PORT/DATABASE (memory: is an empty one).
     #[arg(long, env = "ES_STORE")]
     pub store: String,
     /// The PostgreSQL schema the store lives in.
@@ -79,10 +79,10 @@ pub enum Command {
 impl Command {
     /// How the command opens the store: only `forget` and `rebuild` change it (`migrate` and
     /// `catalogue` open it their own way).
-    pub fn access(&self) -> crate::target::Access {
+    pub fn access(&self) -> crate::any::Access {
         match self {
-            Command::Forget { .. } | Command::Rebuild { .. } => crate::target::Access::Write,
-            _ => crate::target::Access::Read,
+            Command::Forget { .. } | Command::Rebuild { .. } => crate::any::Access::Write,
+            _ => crate::any::Access::Read,
         }
     }
 }

@@ -28,8 +28,8 @@ impl From<std::io::Error> for CliError {
     }
 }
 
-impl From<sqlx::Error> for CliError {
-    fn from(e: sqlx::Error) -> Self {
-        CliError::new(format!("querying the store: {e}"))
+impl From<crate::any::OpenError> for CliError {
+    fn from(e: crate::any::OpenError) -> Self {
+        CliError::new(e.to_string())
     }
 }

@@ -41,7 +41,7 @@
 //! // In `fn main() -> ExitCode { app.main() }`, it reads the process's arguments.
 //! ```
 
-mod admin;
+mod any;
 mod args;
 mod error;
 mod escape;
@@ -49,7 +49,6 @@ mod ops;
 mod progress;
 mod read;
 mod sealed;
-mod target;
 mod typed;
 
 use std::io::Write;
@@ -57,17 +56,25 @@ use std::marker::PhantomData;
 use std::process::ExitCode;
 
 use clap::Parser;
-use es_core::Projection;
+use es_core::inspect::Inspect;
+use es_core::integrity::Links;
+use es_core::personal::Privacy;
+use es_core::{DeadLetters, EventStore, Leases, Projection};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::admin::Store;
+pub use crate::any::{Access, AnyOptions, AnyStore, AnyTurn, Migrated, OpenError};
 use crate::args::{Args, Command};
 pub use crate::error::CliError;
 pub use crate::escape::escape;
 use crate::progress::Progress;
-use crate::target::Target;
 use crate::typed::{Rebuild, Rebuilder};
+
+/// What the commands need of a store: traits [`AnyStore`] implements (generic, so that a
+/// command's code says which of them it uses).
+pub(crate) trait Store: EventStore + Inspect + Leases + DeadLetters + Links + Privacy {}
+
+impl<S: EventStore + Inspect + Leases + DeadLetters + Links + Privacy> Store for S {}
 
 /// Where a command writes, and how.
 pub(crate) struct Output<'a> {
@@ -168,18 +175,12 @@ impl App {
             Command::Migrate => return ops::migrate(&args.store, &args.schema, out).await.map(|()| true),
             _ => {}
         }
-        match target::open(&args.store, &args.schema, args.command.access()).await? {
-            Target::Sqlite(store) => self.on(&store, &args.command, out).await,
-            Target::Postgres(store) => self.on(&store, &args.command, out).await,
-        }
+        let store =
+            AnyOptions::new().schema(&args.schema).access(args.command.access()).open(&args.store).await?;
+        self.on(&store, &args.command, out).await
     }
 
-    async fn on<S: Store + Rebuildable>(
-        &self,
-        store: &S,
-        command: &Command,
-        out: &mut Output<'_>,
-    ) -> Result<bool, CliError> {
+    async fn on(&self, store: &AnyStore, command: &Command, out: &mut Output<'_>) -> Result<bool, CliError> {
         match command {
             Command::Streams { prefix } => read::streams(store, prefix, out).await?,
             Command::Show { stream } => read::show(store, stream, out).await?,
@@ -197,12 +198,7 @@ impl App {
         Ok(true)
     }
 
-    async fn rebuild<S: Store + Rebuildable>(
-        &self,
-        store: &S,
-        name: &str,
-        out: &mut Output<'_>,
-    ) -> Result<(), CliError> {
+    async fn rebuild(&self, store: &AnyStore, name: &str, out: &mut Output<'_>) -> Result<(), CliError> {
         let Some((_, rebuilder)) = self.projections.iter().find(|(n, _)| n == name) else {
             let known: Vec<&str> = self.projections.iter().map(|(n, _)| n.as_str()).collect();
             return Err(CliError::new(format!(
@@ -211,44 +207,27 @@ impl App {
             )));
         };
         let mut progress = Progress::new("rebuild", store.head().await?.position(), out.interactive);
-        let read = store.rebuild_with(rebuilder.as_ref(), name, &mut progress, out.w).await?;
+        let read = rebuild_on(store, rebuilder.as_ref(), name, &mut progress, out.w).await?;
         progress.finish(read, out.w);
         writeln!(out.w, "rebuilt {name} from {read} events")?;
         Ok(())
     }
 }
 
-/// A store whose concrete type a rebuild can be run on.
-trait Rebuildable {
-    fn rebuild_with<'a>(
-        &'a self,
-        r: &'a dyn Rebuild,
-        name: &'a str,
-        progress: &'a mut Progress,
-        out: &'a mut (dyn Write + Send),
-    ) -> impl std::future::Future<Output = Result<u64, es_core::StoreError>> + Send + 'a;
-}
-
-impl Rebuildable for es_sqlite::SqliteStore {
-    fn rebuild_with<'a>(
-        &'a self,
-        r: &'a dyn Rebuild,
-        name: &'a str,
-        progress: &'a mut Progress,
-        out: &'a mut (dyn Write + Send),
-    ) -> impl std::future::Future<Output = Result<u64, es_core::StoreError>> + Send + 'a {
-        r.sqlite(self.clone(), name, progress, out)
-    }
-}
-
-impl Rebuildable for es_postgres::PostgresStore {
-    fn rebuild_with<'a>(
-        &'a self,
-        r: &'a dyn Rebuild,
-        name: &'a str,
-        progress: &'a mut Progress,
-        out: &'a mut (dyn Write + Send),
-    ) -> impl std::future::Future<Output = Result<u64, es_core::StoreError>> + Send + 'a {
-        r.postgres(self.clone(), name, progress, out)
+/// Runs `r` on the store `store` holds.
+async fn rebuild_on(
+    store: &AnyStore,
+    r: &dyn Rebuild,
+    name: &str,
+    progress: &mut Progress,
+    out: &mut (dyn Write + Send),
+) -> Result<u64, es_core::StoreError> {
+    match store {
+        AnyStore::Sqlite(store) => r.sqlite(store.clone(), name, progress, out).await,
+        AnyStore::Postgres(store) => r.postgres(store.clone(), name, progress, out).await,
+        AnyStore::Memory(_) => Err(es_core::StoreError::backend(
+            "es",
+            "memory: holds no events between runs: rebuild a projection on a SQLite or PostgreSQL store",
+        )),
     }
 }

@@ -1,14 +1,14 @@
 //! `projections`, `verify`, `parked`, `forget`: what runs on the store, and its health.
 
+use es_core::inspect::Inspect;
 use es_core::integrity::verify_all;
 use es_core::worker::status;
 use serde_json::{json, Value};
 
-use crate::admin::Store;
 use crate::error::CliError;
 use crate::escape::escape;
 use crate::progress::Progress;
-use crate::Output;
+use crate::{AnyOptions, AnyStore, Output, Store};
 
 fn time(t: std::time::SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
@@ -16,7 +16,7 @@ fn time(t: std::time::SystemTime) -> String {
 
 pub async fn projections<S: Store>(store: &S, out: &mut Output<'_>) -> Result<(), CliError> {
     let mut rows = Vec::new();
-    for name in store.checkpoints().await? {
+    for name in store.checkpoint_names().await? {
         rows.push(status(store, &name).await?);
     }
     if out.json {
@@ -93,7 +93,7 @@ pub async fn verify<S: Store>(store: &S, out: &mut Output<'_>) -> Result<bool, C
 pub async fn parked<S: Store>(store: &S, name: Option<&str>, out: &mut Output<'_>) -> Result<(), CliError> {
     let names = match name {
         Some(n) => vec![n.to_owned()],
-        None => store.parking().await?,
+        None => store.parked_consumers().await?,
     };
     let mut rows = Vec::new();
     for n in &names {
@@ -126,7 +126,7 @@ pub async fn parked<S: Store>(store: &S, name: Option<&str>, out: &mut Output<'_
     Ok(())
 }
 
-pub async fn forget<S: Store>(store: &S, subject: &str, out: &mut Output<'_>) -> Result<(), CliError> {
+pub async fn forget(store: &AnyStore, subject: &str, out: &mut Output<'_>) -> Result<(), CliError> {
     let report = store.forget(subject).await?;
     if out.json {
         let plaintext: Vec<Value> = report
@@ -166,14 +166,17 @@ pub async fn forget<S: Store>(store: &S, subject: &str, out: &mut Output<'_>) ->
 
 /// `migrate`: the store opened read-write, its schema brought up to date.
 pub async fn migrate(url: &str, schema: &str, out: &mut Output<'_>) -> Result<(), CliError> {
-    let (from, to) = crate::target::migrate(url, schema).await?;
+    let migrated = AnyOptions::new().schema(schema).migrate(url).await?;
+    migrated.store.close().await;
+    let (from, to) = (migrated.from, migrated.to);
     if out.json {
         return out.json_value(&json!({ "from": from, "to": to }));
     }
-    match from {
-        Some(from) if from == to => writeln!(out.w, "the schema is up to date (version {to})")?,
-        Some(from) => writeln!(out.w, "migrated the schema from version {from} to {to}")?,
-        None => writeln!(out.w, "created the schema {} at version {to}", escape(schema))?,
+    match (from, to) {
+        (_, None) => writeln!(out.w, "{} has no schema to migrate", migrated.store.backend())?,
+        (Some(from), Some(to)) if from == to => writeln!(out.w, "the schema is up to date (version {to})")?,
+        (Some(from), Some(to)) => writeln!(out.w, "migrated the schema from version {from} to {to}")?,
+        (None, Some(to)) => writeln!(out.w, "created the schema {} at version {to}", escape(schema))?,
     }
     Ok(())
 }

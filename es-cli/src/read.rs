@@ -5,22 +5,22 @@ use std::time::Duration;
 use es_core::{Cursor, StoredEvent};
 use serde_json::{json, Value};
 
-use crate::admin::Store;
 use crate::error::CliError;
 use crate::escape::escape;
 use crate::sealed::{self, Subjects};
-use crate::Output;
+use crate::{Output, Store};
 
 pub async fn streams<S: Store>(store: &S, prefix: &str, out: &mut Output<'_>) -> Result<(), CliError> {
     let rows = store.streams(prefix).await?;
     if out.json {
+        // A stream's version is its event count: versions start at 1, without gaps.
         let list: Vec<Value> =
-            rows.iter().map(|r| json!({ "stream": r.stream, "events": r.events })).collect();
+            rows.iter().map(|r| json!({ "stream": r.stream, "events": r.version })).collect();
         return out.json_value(&Value::Array(list));
     }
     writeln!(out.w, "{:>8}  stream", "events")?;
     for r in &rows {
-        writeln!(out.w, "{:>8}  {}", r.events, escape(&r.stream))?;
+        writeln!(out.w, "{:>8}  {}", r.version, escape(&r.stream))?;
     }
     writeln!(out.w, "{} streams", rows.len())?;
     Ok(())
@@ -140,29 +140,29 @@ pub async fn tail<S: Store>(
 }
 
 pub async fn stats<S: Store>(store: &S, out: &mut Output<'_>) -> Result<(), CliError> {
-    let names = store.names().await?;
+    let names = store.event_names().await?;
     let streams = store.streams("").await?.len();
-    let events: u64 = names.iter().map(|(_, n)| n).sum();
+    let events: u64 = names.iter().map(|n| n.events).sum();
     let head = store.head().await?;
-    let checkpoints = store.checkpoints().await?.len();
+    let checkpoints = store.checkpoint_names().await?.len();
     let mut parked = 0;
-    for name in store.parking().await? {
+    for name in store.parked_consumers().await? {
         parked += store.parked(&name).await?.len();
     }
     if out.json {
         let by_name: serde_json::Map<String, Value> =
-            names.iter().map(|(n, c)| (n.clone(), json!(c))).collect();
+            names.iter().map(|n| (n.name.clone(), json!(n.events))).collect();
         return out.json_value(&json!({
-            "backend": S::BACKEND, "events": events, "streams": streams, "head": head.to_string(),
+            "backend": store.backend(), "events": events, "streams": streams, "head": head.to_string(),
             "checkpoints": checkpoints, "parked": parked, "by_name": by_name,
         }));
     }
-    writeln!(out.w, "store: {}", S::BACKEND)?;
+    writeln!(out.w, "store: {}", store.backend())?;
     writeln!(out.w, "events: {events} in {streams} streams; head of the global order: {head}")?;
     writeln!(out.w, "checkpoints: {checkpoints}; parked events: {parked}")?;
     writeln!(out.w, "by name:")?;
-    for (name, n) in &names {
-        writeln!(out.w, "  {n:>8}  {}", escape(name))?;
+    for n in &names {
+        writeln!(out.w, "  {:>8}  {}", n.events, escape(&n.name))?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 /// Implements the listed store traits for `Wrapper<S>` by forwarding every method to its field
 /// `field: S`. Traits: `SnapshotStore`, `CheckpointStore`, `Leases`, `DeadLetters`, `Links`,
-/// `Rewrite`, `Turns` (the wrapped store's turns as they are), `Privacy` (its keyring). Write by hand the ones the wrapper
+/// `Rewrite`, `Turns` (the wrapped store's turns as they are), `Privacy` (its keyring), `Inspect`. Write by hand the ones the wrapper
 /// changes (`EventStore` always: it is the wrapper's reason to be).
 ///
 /// ```
@@ -167,6 +167,33 @@ macro_rules! __forward_store_trait {
                 reason: &str,
             ) -> ::core::result::Result<$crate::integrity::Rewritten, $crate::StoreError> {
                 self.$f.rewrite_payloads(stream, edits, reason).await
+            }
+        }
+    };
+    (Inspect, $w:ident, $s:ident, $f:ident) => {
+        impl<$s: $crate::store::inspect::Inspect> $crate::store::inspect::Inspect for $w<$s> {
+            fn backend(&self) -> &'static str {
+                self.$f.backend()
+            }
+            async fn streams(
+                &self,
+                prefix: &str,
+            ) -> ::core::result::Result<::std::vec::Vec<$crate::store::inspect::StreamInfo>, $crate::StoreError> {
+                self.$f.streams(prefix).await
+            }
+            async fn event_names(
+                &self,
+            ) -> ::core::result::Result<::std::vec::Vec<$crate::store::inspect::NameCount>, $crate::StoreError> {
+                self.$f.event_names().await
+            }
+            async fn checkpoint_names(&self) -> ::core::result::Result<::std::vec::Vec<::std::string::String>, $crate::StoreError> {
+                self.$f.checkpoint_names().await
+            }
+            async fn parked_consumers(&self) -> ::core::result::Result<::std::vec::Vec<::std::string::String>, $crate::StoreError> {
+                self.$f.parked_consumers().await
+            }
+            async fn schema_version(&self) -> ::core::result::Result<::core::option::Option<i64>, $crate::StoreError> {
+                self.$f.schema_version().await
             }
         }
     };

@@ -106,7 +106,7 @@ pub mod worker;
 // The public paths of release 0.x, kept: each is one wing's module.
 pub use consume::projection;
 pub use model::{codec, command, integration, registry, upcast};
-pub use store::{backend, checkpoint, cursor, dead_letter, idempotency, lease, snapshot};
+pub use store::{backend, checkpoint, cursor, dead_letter, idempotency, inspect, lease, snapshot};
 
 pub use consume::{subscribe, Consume, ConsumeError, Feed, FeedError, Project, Projection, Subscription};
 pub use memory::{MemoryStore, MemoryTurn};

@@ -90,6 +90,7 @@ mod append;
 mod dead_letters;
 mod error;
 mod horizon;
+pub mod inspect;
 mod keys;
 mod leases;
 mod links;

@@ -28,6 +28,7 @@
 mod append;
 mod dead_letters;
 mod error;
+pub mod inspect;
 mod keys;
 mod leases;
 mod links;

@@ -8,6 +8,7 @@ mod read_model;
 mod domain {
     pub use crate::bank::*;
 }
+mod any_store;
 mod bank_scenarios;
 mod codec;
 mod combination;

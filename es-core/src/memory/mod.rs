@@ -1,6 +1,7 @@
 //! `MemoryStore`: an `EventStore` in process memory, for tests and prototypes. The tables beside
 //! the events (snapshots, checkpoints, leases) and the turns are in `side.rs`.
 
+mod inspect;
 mod links;
 mod rewrite;
 mod side;

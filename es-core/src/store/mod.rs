@@ -13,6 +13,7 @@ mod error;
 mod event_store;
 mod expected;
 pub mod idempotency;
+pub mod inspect;
 pub mod lease;
 mod metadata;
 mod record;

@@ -12,6 +12,7 @@
 
 mod appends;
 mod concurrency;
+pub mod inspect;
 mod integrity;
 mod reads;
 mod rewrite;
