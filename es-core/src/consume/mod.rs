@@ -46,6 +46,7 @@
 
 mod batch;
 mod consumer;
+pub mod deadline;
 mod error;
 mod feed;
 mod fence;
@@ -54,6 +55,7 @@ mod projected;
 mod status;
 
 pub use consumer::{Consume, Resume};
+pub use deadline::{pending_deadlines, Clock, Deadline, DeadlineCancelled, DeadlineError, DeadlineScheduled, Deadlines, ScheduleError, ScheduledCommand, SystemClock, Tick};
 pub use error::{ConsumeError, FeedError};
 pub use feed::Feed;
 pub use projected::Projected;
