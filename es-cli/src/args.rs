@@ -51,6 +51,8 @@ pub enum Command {
     Stats,
     /// Projections, reactors and relays with a checkpoint: position, lag, owner, last renewal.
     Projections,
+    /// Pending scheduled commands (deadlines): id, due, target, command.
+    Deadlines,
     /// Verifies every stream's hash chain; reports the first broken link of each (exit code 1).
     Verify,
     /// Events parked by reactors and relays (all of them, or one's).

@@ -43,6 +43,7 @@
 
 mod any;
 mod args;
+mod deadlines;
 mod error;
 mod escape;
 mod ops;
@@ -187,6 +188,7 @@ impl App {
             Command::Tail { all, count } => read::tail(store, *all, *count, out).await?,
             Command::Stats => read::stats(store, out).await?,
             Command::Projections => ops::projections(store, out).await?,
+            Command::Deadlines => deadlines::deadlines(store, out).await?,
             Command::Verify => return ops::verify(store, out).await,
             Command::Parked { name } => ops::parked(store, name.as_deref(), out).await?,
             Command::Forget { subject } => ops::forget(store, subject, out).await?,

@@ -10,7 +10,11 @@
 
 use std::future::Future;
 use std::ops::Deref;
+use std::time::Duration;
 
+use crate::consume::deadline::{
+    Deadline, DeadlineScheduled, ScheduleError, ScheduledCommand, Schedules, Scheduling,
+};
 use crate::model::command;
 use crate::repository::CommandError;
 use crate::store::EventRef;
@@ -18,17 +22,58 @@ use crate::store::Metadata;
 use crate::store::{DecodeError, StoreError};
 
 /// What a reactor is told about the event it reacts to: the stored record (through `Deref`),
-/// and which reactor it is, for [`caused`](Self::caused).
+/// and which reactor it is, for [`caused`](Self::caused); and where the deadlines it
+/// [`schedule`](Self::schedule)s go.
 #[derive(Debug, Clone, Copy)]
 pub struct ReactContext<'a> {
     event: &'a EventRef<'a>,
     reactor: &'a str,
+    schedules: Option<&'a Schedules>,
 }
 
 impl<'a> ReactContext<'a> {
     /// The context of `event` for the reactor named `reactor`.
     pub fn new(event: &'a EventRef<'a>, reactor: &'a str) -> Self {
-        ReactContext { event, reactor }
+        ReactContext { event, reactor, schedules: None }
+    }
+
+    /// Collects what the reaction schedules into `schedules` (the runner stores them after the
+    /// reaction succeeded). Without it, [`schedule`](Self::schedule) is an error.
+    pub fn with_schedules(mut self, schedules: &'a Schedules) -> Self {
+        self.schedules = Some(schedules);
+        self
+    }
+
+    /// Schedules `command` for the aggregate `target`, due `delay` after the runner stores the
+    /// schedule (right after this reaction). Stored once, also when the event is redelivered:
+    /// its id derives from (event id, reactor name, index).
+    ///
+    /// ```text
+    /// at.schedule(Duration::from_secs(24 * 3600), cart_id, CancelCart)?;
+    /// ```
+    pub fn schedule<C: ScheduledCommand>(
+        &self,
+        delay: Duration,
+        target: impl Into<String>,
+        command: C,
+    ) -> Result<(), ScheduleError> {
+        self.schedule_deadline(Deadline::after(delay, target, &command)?)
+    }
+
+    /// Schedules a deadline made with [`Deadline`] (one with a key, or at a fixed time).
+    pub fn schedule_deadline(&self, deadline: DeadlineScheduled) -> Result<(), ScheduleError> {
+        let schedules =
+            self.schedules.ok_or(ScheduleError::NotCollected { reactor: self.reactor.to_owned() })?;
+        schedules.push(Scheduling::Scheduled(deadline));
+        Ok(())
+    }
+
+    /// Cancels the pending deadlines of the command `C` on `target` (without a key).
+    pub fn cancel<C: ScheduledCommand>(&self, target: impl Into<String>) -> Result<(), ScheduleError> {
+        let schedules =
+            self.schedules.ok_or(ScheduleError::NotCollected { reactor: self.reactor.to_owned() })?;
+        schedules.push(Scheduling::Cancelled(Deadline::cancel::<C>(target)));
+        Ok(())
     }
 
     /// The reactor's name.
@@ -76,6 +121,12 @@ impl From<StoreError> for ReactError {
 
 impl From<DecodeError> for ReactError {
     fn from(e: DecodeError) -> Self {
+        ReactError::new(e)
+    }
+}
+
+impl From<ScheduleError> for ReactError {
+    fn from(e: ScheduleError) -> Self {
         ReactError::new(e)
     }
 }

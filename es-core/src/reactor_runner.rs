@@ -10,6 +10,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::consume::deadline::{store_schedulings, Schedules};
 use crate::consume::{Consume, ConsumeError, Feed, FeedError, FeedStatus, Stepped};
 use crate::model::keyed;
 use crate::personal::Keyring;
@@ -74,21 +75,30 @@ impl From<FeedError> for ReactorError {
 
 /// A reactor as a consumer: reacts to a batch in order, stopping at the first failure (the
 /// events before it are done, so the feed checkpoints them and retries from the failure).
-struct Reacting<R> {
+/// What a reaction schedules is stored right after it, before the next event.
+struct Reacting<R, S> {
     reactor: R,
     name: String,
+    store: S,
 }
 
-impl<R: Reactor> Consume for Reacting<R> {
+impl<R: Reactor, S: EventStore> Consume for Reacting<R, S> {
     fn handles(&self, name: &str) -> bool {
         R::handles(name)
     }
 
     async fn handle(&mut self, batch: &[EventRef<'_>]) -> Result<(), ConsumeError> {
         for event in batch {
-            let at = ReactContext::new(event, &self.name);
+            let schedules = Schedules::default();
+            let at = ReactContext::new(event, &self.name).with_schedules(&schedules);
             if let Err(error) = self.reactor.react_event(&at).await {
                 return Err(ConsumeError::new(error).at(event).handled_before());
+            }
+            let scheduled = schedules.take();
+            if !scheduled.is_empty() {
+                store_schedulings(&self.store, &self.name, &at.caused(), scheduled)
+                    .await
+                    .map_err(|e| ConsumeError::from(e).at(event).handled_before())?;
             }
         }
         Ok(())
@@ -97,7 +107,7 @@ impl<R: Reactor> Consume for Reacting<R> {
 
 /// Runs one reactor, named for its checkpoint and for the command ids its reactions derive.
 pub struct ReactorRunner<R, S> {
-    feed: Feed<Reacting<R>, S>,
+    feed: Feed<Reacting<R, S>, S>,
 }
 
 impl<R, S> ReactorRunner<R, S>
@@ -109,7 +119,7 @@ where
     /// event (backoff from 10 ms to 1 s), then park; batches of 256.
     pub async fn start(name: impl Into<String>, reactor: R, store: S) -> Result<Self, StoreError> {
         let name = name.into();
-        let reacting = Reacting { reactor, name: name.clone() };
+        let reacting = Reacting { reactor, name: name.clone(), store: store.clone() };
         let mut feed = Feed::new(name, reacting, store).batch(256).parking();
         feed.resume().await.map_err(crate::runner::store_error)?;
         Ok(ReactorRunner { feed })
@@ -233,15 +243,23 @@ where
         self.feed.seek(cursor).await
     }
 
-    /// Reacts to `event` once, in the scope of its subjects' keys. `Err`: a key failed to load.
+    /// Reacts to `event` once, in the scope of its subjects' keys, and stores what it scheduled.
+    /// `Err`: a key failed to load, or the schedules failed to store.
     async fn react_once(&self, event: &StoredEvent) -> Result<Result<(), ReactError>, StoreError> {
         let keyring = self.feed.keyring();
         if let Some(keys) = keyring {
             keys.load_sealed(event.payload.get()).await?;
         }
         let lent = event.as_ref();
-        let at = ReactContext::new(&lent, self.feed.name());
+        let schedules = Schedules::default();
+        let at = ReactContext::new(&lent, self.feed.name()).with_schedules(&schedules);
         let reacted = keyed::scoped(keyring, self.feed.consumer().reactor.react_event(&at)).await;
+        if reacted.is_ok() {
+            let scheduled = schedules.take();
+            if !scheduled.is_empty() {
+                store_schedulings(self.feed.store(), self.feed.name(), &at.caused(), scheduled).await?;
+            }
+        }
         Ok(reacted.map(|_| ()))
     }
 }

@@ -55,6 +55,7 @@
 
 pub mod conformance;
 mod counting;
+mod deadlines;
 mod events;
 mod faulty;
 pub mod invariants;
@@ -67,6 +68,7 @@ mod scenario;
 mod upcasting;
 
 pub use counting::{CountingStore, CountingTurn};
+pub use deadlines::{fired, scheduled_by, VirtualClock};
 pub use events::IntoEvents;
 pub use faulty::{Fault, FaultyStore};
 pub use personal::{assert_erased, forgotten, harness_keys};

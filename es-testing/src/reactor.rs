@@ -27,7 +27,9 @@ pub async fn react_to<R: Reactor>(
     for stored in events.into_stored() {
         if R::handles(&stored.name) {
             let lent = stored.as_ref();
-            reactor.react_event(&ReactContext::new(&lent, name)).await?;
+            // What it schedules is collected and dropped: `scheduled_by` returns it.
+            let schedules = es_core::consume::deadline::Schedules::default();
+            reactor.react_event(&ReactContext::new(&lent, name).with_schedules(&schedules)).await?;
             handled += 1;
         }
     }

@@ -3,8 +3,10 @@
 
 use std::any::type_name;
 use std::fmt::{Debug, Write};
+use std::time::Duration;
 
-use es_core::{Aggregate, Handle};
+use es_core::consume::{DeadlineScheduled, ScheduledCommand};
+use es_core::{Aggregate, Event, EventEnum, Handle};
 
 use crate::events::IntoEvents;
 use crate::{report, roundtrip};
@@ -151,6 +153,34 @@ where
         then
     }
 
+    /// Asserts the command was accepted and, among its events, scheduled `command` (on any
+    /// target) due `delay` after its events are recorded.
+    ///
+    /// ```text
+    /// ShoppingCart::given(events).when(Open { .. }).then_scheduled_after(Duration::from_secs(86_400), CancelCart);
+    /// ```
+    #[track_caller]
+    pub fn then_scheduled_after<C>(self, delay: Duration, command: C) -> Then<A>
+    where
+        C: ScheduledCommand + PartialEq + Debug,
+    {
+        let actual = self.accepted("a scheduled command", &[]);
+        let scheduled: Vec<DeadlineScheduled> = actual.iter().filter_map(schedule_of).collect();
+        let found = scheduled
+            .iter()
+            .any(|s| s.delay() == Some(delay) && s.command_as::<C>().as_ref() == Some(&command));
+        if !found {
+            let shown = format!(
+                "expected: {} {command:?} after {delay:?}\nscheduled ({}):\n{}",
+                C::NAME,
+                scheduled.len(),
+                report::numbered(&scheduled).join("\n")
+            );
+            self.fail("the command did not schedule what was expected", &shown);
+        }
+        self.applied(actual)
+    }
+
     /// The produced events after checking each survives the codec; fails on a refusal.
     #[track_caller]
     fn accepted(&self, expected_what: &str, expected: &[A::Event]) -> Vec<A::Event> {
@@ -213,6 +243,14 @@ impl<A: Aggregate + Debug> Debug for Then<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Then").field("state", &self.state).field("events", &self.events).finish()
     }
+}
+
+/// The deadline an event schedules, when it is a `DeadlineScheduled`.
+fn schedule_of<E: EventEnum>(event: &E) -> Option<DeadlineScheduled> {
+    let encoded = event.encode().ok()?;
+    (encoded.name == DeadlineScheduled::NAME)
+        .then(|| serde_json::from_str(encoded.payload.get()).ok())
+        .flatten()
 }
 
 fn count(n: usize) -> String {

@@ -13,6 +13,8 @@ mod bank_scenarios;
 mod codec;
 mod combination;
 mod crash;
+mod deadline_processes;
+mod deadlines;
 mod failover;
 mod feed;
 mod feed_lease;

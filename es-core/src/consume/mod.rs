@@ -46,6 +46,7 @@
 
 mod batch;
 mod consumer;
+pub mod deadline;
 mod error;
 mod feed;
 mod fence;
@@ -56,6 +57,10 @@ mod status;
 mod subscription;
 
 pub use consumer::{Consume, Resume};
+pub use deadline::{
+    pending_deadlines, Clock, Deadline, DeadlineCancelled, DeadlineError, DeadlineScheduled, Deadlines,
+    ScheduleError, ScheduledCommand, SystemClock, Tick,
+};
 pub use error::{ConsumeError, FeedError};
 pub use feed::Feed;
 pub use projected::Projected;
