@@ -97,22 +97,19 @@ pub mod personal;
 pub mod repository;
 pub mod shredding;
 pub mod store;
-// Consumers still outside `consume/` (moved in with the deadline work).
-pub mod reactor;
-mod reactor_runner;
+// Consumers still outside `consume/` (moved in with the side-by-side rebuild work).
 mod runner;
 pub mod worker;
 
 // The public paths of release 0.x, kept: each is one wing's module.
-pub use consume::projection;
+pub use consume::{projection, reactor};
 pub use model::{codec, command, integration, registry, upcast};
 pub use store::{backend, checkpoint, cursor, dead_letter, idempotency, inspect, lease, snapshot};
 
 pub use consume::{subscribe, Consume, ConsumeError, Feed, FeedError, Project, Projection, Subscription};
+pub use consume::{OnFailure, React, ReactContext, ReactError, Reactor, ReactorError, ReactorRunner};
 pub use memory::{MemoryStore, MemoryTurn};
 pub use model::{Aggregate, Apply, Event, EventEnum, Handle, Recorded};
-pub use reactor::{React, ReactContext, ReactError, Reactor};
-pub use reactor_runner::{OnFailure, ReactorError, ReactorRunner};
 pub use repository::{CommandError, Loaded, Repository, RetryPolicy};
 pub use runner::ProjectionRunner;
 pub use store::{
@@ -131,6 +128,7 @@ pub use uuid::Uuid;
 /// What the derives' generated code names. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::consume::reactor::{React, ReactContext, ReactError, Reactor};
     pub use crate::consume::{Project, Projection};
     pub use crate::model::codec::decode_version;
     pub use crate::model::derive_support::{decode_one, earlier_same_name, upcast_names_match, ConstMessage};
@@ -138,7 +136,6 @@ pub mod __private {
     pub use crate::model::registry::{EventRegistration, PersonalRegistration};
     pub use crate::model::{decode_current, Aggregate, Apply, Event, EventEnum};
     pub use crate::personal::{PersonalField, PersonalFields, RenamedField};
-    pub use crate::reactor::{React, ReactContext, ReactError, Reactor};
     pub use crate::store::{
         DecodeError, DecodeFailure, EncodeError, EncodeFailure, EncodedEvent, EventContext, EventRef,
     };

@@ -121,6 +121,19 @@ pub enum FeedError {
     },
 }
 
+impl FeedError {
+    /// As the runners' `StoreError`, for consumers that fail only through the store or the
+    /// codec (projections, reactors).
+    pub(crate) fn into_store_error(self) -> StoreError {
+        match self {
+            FeedError::Store(e) => e,
+            FeedError::Consumer { consumer, source, .. } => {
+                StoreError::backend("feed", format!("consumer `{consumer}` failed: {source}"))
+            }
+        }
+    }
+}
+
 fn at(position: Option<u64>) -> String {
     position.map(|p| format!(" at the event at position {p}")).unwrap_or_default()
 }

@@ -53,6 +53,8 @@ mod fence;
 mod parking;
 mod projected;
 pub mod projection;
+pub mod reactor;
+mod reactor_runner;
 mod status;
 mod subscription;
 
@@ -65,5 +67,7 @@ pub use error::{ConsumeError, FeedError};
 pub use feed::Feed;
 pub use projected::Projected;
 pub use projection::{Project, Projection};
+pub use reactor::{React, ReactContext, ReactError, Reactor};
+pub use reactor_runner::{OnFailure, ReactorError, ReactorRunner};
 pub use status::{FeedStatus, Stepped};
 pub use subscription::{subscribe, Subscription};

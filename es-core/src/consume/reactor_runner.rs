@@ -10,11 +10,11 @@
 use std::future::Future;
 use std::time::Duration;
 
+use super::reactor::{ReactContext, ReactError, Reactor};
 use crate::consume::deadline::{store_schedulings, Schedules};
 use crate::consume::{Consume, ConsumeError, Feed, FeedError, FeedStatus, Stepped};
 use crate::model::keyed;
 use crate::personal::Keyring;
-use crate::reactor::{ReactContext, ReactError, Reactor};
 use crate::repository::RetryPolicy;
 use crate::store::checkpoint::CheckpointStore;
 use crate::store::cursor::Cursor;
@@ -121,7 +121,7 @@ where
         let name = name.into();
         let reacting = Reacting { reactor, name: name.clone(), store: store.clone() };
         let mut feed = Feed::new(name, reacting, store).batch(256).parking();
-        feed.resume().await.map_err(crate::runner::store_error)?;
+        feed.resume().await.map_err(FeedError::into_store_error)?;
         Ok(ReactorRunner { feed })
     }
 
