@@ -33,7 +33,9 @@ pub async fn deadlines<S: EventStore>(store: &S, out: &mut Output<'_>) -> Result
     for p in &pending {
         let due = p.due();
         let until = match due.duration_since(now) {
-            Ok(ahead) => humantime::format_duration(std::time::Duration::from_secs(ahead.as_secs())).to_string(),
+            Ok(ahead) => {
+                humantime::format_duration(std::time::Duration::from_secs(ahead.as_secs())).to_string()
+            }
             Err(_) => "due".to_owned(),
         };
         let key = if p.key.is_empty() { String::new() } else { format!(" [{}]", escape(&p.key)) };

@@ -53,6 +53,7 @@ mod fence;
 mod parking;
 mod projected;
 mod status;
+pub mod versions;
 
 pub use consumer::{Consume, Resume};
 pub use deadline::{pending_deadlines, Clock, Deadline, DeadlineCancelled, DeadlineError, DeadlineScheduled, Deadlines, ScheduleError, ScheduledCommand, SystemClock, Tick};
