@@ -75,6 +75,13 @@ pub enum Command {
     Rebuild {
         /// The projection's name (its checkpoint's).
         name: String,
+        /// Build a new version beside the live one, switching readers to it once caught up,
+        /// instead of rebuilding in place.
+        #[arg(long)]
+        beside: bool,
+        /// The version to build beside (default: the active version plus one).
+        #[arg(long, requires = "beside")]
+        version: Option<u64>,
     },
 }
 

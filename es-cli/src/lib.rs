@@ -43,6 +43,7 @@
 
 mod any;
 mod args;
+mod beside;
 mod deadlines;
 mod error;
 mod escape;
@@ -195,12 +196,16 @@ impl App {
             Command::Catalogue => typed::catalogue(out)?,
             // `execute` runs it before any store is opened: it opens the store its own way.
             Command::Migrate => return Err(CliError::new("migrate opens the store itself")),
-            Command::Rebuild { name } => self.rebuild(store, name, out).await?,
+            Command::Rebuild { name, beside: false, .. } => self.rebuild(store, name, out).await?,
+            Command::Rebuild { name, beside: true, version } => {
+                self.rebuild_beside(store, name, *version, out).await?
+            }
         }
         Ok(true)
     }
 
-    async fn rebuild(&self, store: &AnyStore, name: &str, out: &mut Output<'_>) -> Result<(), CliError> {
+    /// The rebuilder registered as `name`, or an error that lists those registered.
+    fn rebuilder(&self, name: &str) -> Result<&dyn Rebuild, CliError> {
         let Some((_, rebuilder)) = self.projections.iter().find(|(n, _)| n == name) else {
             let known: Vec<&str> = self.projections.iter().map(|(n, _)| n.as_str()).collect();
             return Err(CliError::new(format!(
@@ -208,8 +213,36 @@ impl App {
                 if known.is_empty() { "none".to_owned() } else { known.join(", ") }
             )));
         };
+        Ok(rebuilder.as_ref())
+    }
+
+    async fn rebuild_beside(
+        &self,
+        store: &AnyStore,
+        name: &str,
+        version: Option<u64>,
+        out: &mut Output<'_>,
+    ) -> Result<(), CliError> {
+        let rebuilder = self.rebuilder(name)?;
+        let mut progress = Progress::new("rebuild beside", store.head().await?.position(), out.interactive);
+        let built = match store {
+            AnyStore::Sqlite(s) => {
+                rebuilder.beside_sqlite(s.clone(), name, version, &mut progress, out.w).await
+            }
+            AnyStore::Postgres(s) => {
+                rebuilder.beside_postgres(s.clone(), name, version, &mut progress, out.w).await
+            }
+            AnyStore::Memory(_) => Err(no_memory_rebuild()),
+        }?;
+        progress.finish(built.position, out.w);
+        writeln!(out.w, "{}", beside::summary(name, &built))?;
+        Ok(())
+    }
+
+    async fn rebuild(&self, store: &AnyStore, name: &str, out: &mut Output<'_>) -> Result<(), CliError> {
+        let rebuilder = self.rebuilder(name)?;
         let mut progress = Progress::new("rebuild", store.head().await?.position(), out.interactive);
-        let read = rebuild_on(store, rebuilder.as_ref(), name, &mut progress, out.w).await?;
+        let read = rebuild_on(store, rebuilder, name, &mut progress, out.w).await?;
         progress.finish(read, out.w);
         writeln!(out.w, "rebuilt {name} from {read} events")?;
         Ok(())
@@ -227,9 +260,14 @@ async fn rebuild_on(
     match store {
         AnyStore::Sqlite(store) => r.sqlite(store.clone(), name, progress, out).await,
         AnyStore::Postgres(store) => r.postgres(store.clone(), name, progress, out).await,
-        AnyStore::Memory(_) => Err(es_core::StoreError::backend(
-            "es",
-            "memory: holds no events between runs: rebuild a projection on a SQLite or PostgreSQL store",
-        )),
+        AnyStore::Memory(_) => Err(no_memory_rebuild()),
     }
+}
+
+/// Why `memory:` cannot be rebuilt.
+fn no_memory_rebuild() -> es_core::StoreError {
+    es_core::StoreError::backend(
+        "es",
+        "memory: holds no events between runs: rebuild a projection on a SQLite or PostgreSQL store",
+    )
 }

@@ -1,5 +1,6 @@
 //! What only a binary with the user's types can do: `catalogue` (every registered event) and
-//! `rebuild` (a registered projection, from the first event, with progress).
+//! `rebuild` (a registered projection, from the first event, with progress; or `--beside`, as
+//! a new version beside the live one, switched to once caught up: [`beside`]).
 
 use std::future::Future;
 use std::io::Write;
@@ -16,6 +17,8 @@ use es_sqlite::SqliteStore;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::json;
+
+use crate::beside::{self, Beside};
 
 use crate::error::CliError;
 use crate::progress::Progress;
@@ -61,8 +64,28 @@ fn upcast(e: &EventRegistration) -> String {
 
 type Rebuilt<'a> = Pin<Box<dyn Future<Output = Result<u64, StoreError>> + Send + 'a>>;
 
-/// Rebuilds one projection type on either store.
+type BuiltBeside<'a> = Pin<Box<dyn Future<Output = Result<Beside, StoreError>> + Send + 'a>>;
+
+/// Rebuilds one projection type on either store, in place or beside the live version.
 pub trait Rebuild: Send + Sync {
+    /// `rebuild NAME --beside [--version N]` on SQLite ([`beside::rebuild_beside`]).
+    fn beside_sqlite<'a>(
+        &'a self,
+        store: SqliteStore,
+        name: &'a str,
+        version: Option<u64>,
+        progress: &'a mut Progress,
+        out: &'a mut (dyn Write + Send),
+    ) -> BuiltBeside<'a>;
+    /// `rebuild NAME --beside [--version N]` on PostgreSQL ([`beside::rebuild_beside`]).
+    fn beside_postgres<'a>(
+        &'a self,
+        store: PostgresStore,
+        name: &'a str,
+        version: Option<u64>,
+        progress: &'a mut Progress,
+        out: &'a mut (dyn Write + Send),
+    ) -> BuiltBeside<'a>;
     fn sqlite<'a>(
         &'a self,
         store: SqliteStore,
@@ -83,6 +106,28 @@ pub trait Rebuild: Send + Sync {
 pub struct Rebuilder<P>(pub PhantomData<fn() -> P>);
 
 impl<P: Projection + Default + Serialize + DeserializeOwned> Rebuild for Rebuilder<P> {
+    fn beside_sqlite<'a>(
+        &'a self,
+        store: SqliteStore,
+        name: &'a str,
+        version: Option<u64>,
+        progress: &'a mut Progress,
+        out: &'a mut (dyn Write + Send),
+    ) -> BuiltBeside<'a> {
+        Box::pin(beside::rebuild_beside::<P, _>(store, name, version, progress, out))
+    }
+
+    fn beside_postgres<'a>(
+        &'a self,
+        store: PostgresStore,
+        name: &'a str,
+        version: Option<u64>,
+        progress: &'a mut Progress,
+        out: &'a mut (dyn Write + Send),
+    ) -> BuiltBeside<'a> {
+        Box::pin(beside::rebuild_beside::<P, _>(store, name, version, progress, out))
+    }
+
     fn sqlite<'a>(
         &'a self,
         store: SqliteStore,

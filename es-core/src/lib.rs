@@ -97,28 +97,26 @@ pub mod personal;
 pub mod repository;
 pub mod shredding;
 pub mod store;
-// Consumers still outside `consume/` (moved in with the side-by-side rebuild work).
-mod runner;
-pub mod worker;
 
 // The public paths of release 0.x, kept: each is one wing's module.
-pub use consume::{projection, reactor};
+pub use consume::{projection, reactor, worker};
 pub use model::{codec, command, integration, registry, upcast};
 pub use store::{backend, checkpoint, cursor, dead_letter, idempotency, inspect, lease, snapshot};
 
 pub use consume::{subscribe, Consume, ConsumeError, Feed, FeedError, Project, Projection, Subscription};
-pub use consume::{OnFailure, React, ReactContext, ReactError, Reactor, ReactorError, ReactorRunner};
+pub use consume::{
+    OnFailure, ProjectionRunner, ProjectionWorker, React, ReactContext, ReactError, Reactor, ReactorError,
+    ReactorRunner,
+};
 pub use memory::{MemoryStore, MemoryTurn};
 pub use model::{Aggregate, Apply, Event, EventEnum, Handle, Recorded};
 pub use repository::{CommandError, Loaded, Repository, RetryPolicy};
-pub use runner::ProjectionRunner;
 pub use store::{
     AppendSignal, AppendWatch, Appended, AppendedEvent, Checkpoint, CheckpointStore, Cursor, DeadLetters,
     DecodeError, DecodeFailure, EncodeError, EncodeFailure, EncodedEvent, EventContext, EventRef, EventStore,
     ExpectedVersion, Lease, Leases, Lend, LocalQueue, LocalQueues, LocalTurn, Metadata, NewEvent, Parked,
     Snapshot, SnapshotStore, StoreError, StoredEvent, Turn, Turns, WeakAppendSignal,
 };
-pub use worker::ProjectionWorker;
 
 /// The derives, beside the traits of the same name (as `serde::Serialize` is both).
 pub use es_macros::{Aggregate, Contract, Event, IntegrationEvent, Projection, Reactor};

@@ -95,19 +95,32 @@ fn feed_lease_child() {
 
 /// Starts child `k` (owner `w<k>`), forwarding its report lines as (k, line).
 fn start(spec: &str, k: usize, send: Sender<(usize, String)>) -> Child {
+    let env = [(SPEC, spec.to_owned()), (OWNER, format!("w{k}"))];
+    spawn_child("feed_lease::feed_lease_child", "fl: ", &env, k, send)
+}
+
+/// Runs the ignored test `test` of this binary as child `k` with `env`, forwarding the lines it
+/// prints after `prefix` as (k, line). Children print `"\n<prefix>..."`: the test harness
+/// writes its own words before the first line.
+pub(crate) fn spawn_child(
+    test: &str,
+    prefix: &'static str,
+    env: &[(&str, String)],
+    k: usize,
+    send: Sender<(usize, String)>,
+) -> Child {
     let exe = std::env::current_exe().expect("the test binary");
     let mut child = Command::new(exe)
-        .args(["--ignored", "--exact", "feed_lease::feed_lease_child", "--nocapture", "--test-threads=1"])
-        .env(SPEC, spec)
-        .env(OWNER, format!("w{k}"))
+        .args(["--ignored", "--exact", test, "--nocapture", "--test-threads=1"])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn a reactor");
+        .expect("spawn a child process");
     let stdout = child.stdout.take().expect("stdout");
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(report) = line.strip_prefix("fl: ") {
+            if let Some(report) = line.strip_prefix(prefix) {
                 if send.send((k, report.to_owned())).is_err() {
                     return;
                 }
@@ -118,16 +131,16 @@ fn start(spec: &str, k: usize, send: Sender<(usize, String)>) -> Child {
 }
 
 /// The children and every report line they sent, as (child, line), in arrival order.
-struct Children {
-    children: Vec<Child>,
-    lines: Receiver<(usize, String)>,
-    seen: Vec<(usize, String)>,
+pub(crate) struct Children {
+    pub(crate) children: Vec<Child>,
+    pub(crate) lines: Receiver<(usize, String)>,
+    pub(crate) seen: Vec<(usize, String)>,
 }
 
 impl Children {
     /// Waits until some line (seen already, or coming) matches `want`; returns its child and
     /// its index among the lines seen.
-    fn wait_for(&mut self, what: &str, want: impl Fn(usize, &str) -> bool) -> (usize, usize) {
+    pub(crate) fn wait_for(&mut self, what: &str, want: impl Fn(usize, &str) -> bool) -> (usize, usize) {
         if let Some(i) = self.seen.iter().position(|(k, l)| want(*k, l)) {
             return (self.seen[i].0, i);
         }
@@ -141,7 +154,7 @@ impl Children {
                         return (*k, self.seen.len() - 1);
                     }
                 }
-                Err(_) => panic!("no reactor reported {what} within 30 s; saw {:?}", self.seen),
+                Err(_) => panic!("no child reported {what} within 30 s; saw {:?}", self.seen),
             }
         }
     }

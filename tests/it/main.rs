@@ -27,6 +27,7 @@ mod personal_codec;
 mod reactions;
 mod reactor_crash;
 mod read_side;
+mod rebuild_beside;
 mod repository;
 mod reseal;
 mod second_domain;

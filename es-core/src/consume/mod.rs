@@ -55,8 +55,11 @@ mod projected;
 pub mod projection;
 pub mod reactor;
 mod reactor_runner;
+mod runner;
 mod status;
 mod subscription;
+pub mod versions;
+pub mod worker;
 
 pub use consumer::{Consume, Resume};
 pub use deadline::{
@@ -69,5 +72,7 @@ pub use projected::Projected;
 pub use projection::{Project, Projection};
 pub use reactor::{React, ReactContext, ReactError, Reactor};
 pub use reactor_runner::{OnFailure, ReactorError, ReactorRunner};
+pub use runner::ProjectionRunner;
 pub use status::{FeedStatus, Stepped};
 pub use subscription::{subscribe, Subscription};
+pub use worker::ProjectionWorker;

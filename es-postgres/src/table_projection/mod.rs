@@ -44,8 +44,11 @@ use sqlx::PgConnection;
 
 use crate::PostgresStore;
 
+mod beside;
 mod tables;
 
+use beside::Version;
+use es_core::consume::versions::{Phase, Switched};
 use tables::Tables;
 
 /// A read model in tables of the store's database, updated inside the runner's transaction.
@@ -63,6 +66,15 @@ pub trait TableProjection: Send + 'static {
         tx: &mut PgConnection,
         event: &StoredEvent,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Creates its tables (`CREATE TABLE IF NOT EXISTS ...`), in the transaction of the first
+    /// batch a runner applies (and again in later batches until one commits). A versioned
+    /// runner ([`TableProjectionRunner::version`]) runs it, as every `apply`, with the
+    /// version's own schema as `search_path`: name the tables unqualified. Default: nothing.
+    fn setup(&mut self, tx: &mut PgConnection) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = tx;
+        async { Ok(()) }
+    }
 }
 
 /// Runs a [`TableProjection`]: each batch of events and the checkpoint commit together.
@@ -74,26 +86,133 @@ pub trait TableProjection: Send + 'static {
 pub struct TableProjectionRunner<P> {
     feed: Feed<Tables<P>, PostgresStore>,
     batch: usize,
+    retry: Option<RetryPolicy>,
+    /// The version run, when versioned, with where it stands.
+    version: Option<(Version, Phase)>,
+    /// What this runner's switch did, once its version caught up.
+    switched: Option<Switched>,
 }
 
 impl<P: TableProjection> TableProjectionRunner<P> {
     /// A runner for `projection` over `store`'s events; batches of 256.
     pub fn new(store: PostgresStore, projection: P) -> Self {
         let name = projection.name().to_owned();
-        let feed = Feed::new(name, Tables::new(store.clone(), projection), store);
-        TableProjectionRunner { feed: feed.batch(256), batch: 256 }
+        let feed = Feed::new(name, Tables::new(store.clone(), projection, None), store);
+        TableProjectionRunner {
+            feed: feed.batch(256),
+            batch: 256,
+            retry: None,
+            version: None,
+            switched: None,
+        }
     }
 
     /// How many events to apply per transaction.
-    pub fn with_batch(self, batch: usize) -> Self {
-        let batch = batch.max(1);
-        TableProjectionRunner { feed: self.feed.batch(batch), batch }
+    pub fn with_batch(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self.feed = self.feed.batch(self.batch);
+        self
     }
 
     /// How many times a batch is tried, and the backoff between tries (default: 3 attempts,
     /// from 10 ms to 1 s). Every try starts from the checkpoint.
-    pub fn with_retry(self, retry: RetryPolicy) -> Self {
-        TableProjectionRunner { feed: self.feed.retry(retry), batch: self.batch }
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = Some(retry);
+        self.feed = self.feed.retry(retry);
+        self
+    }
+
+    /// Runs version `version` of the projection beside the others (bump it when the
+    /// projection's code changes): its tables in a schema of its own, its checkpoint and lease
+    /// named `name@version` (`name` for version 1). Readers query the views of
+    /// [`read_schema`](Self::read_schema), which show the active version's tables. Once this
+    /// version has caught up, and no newer one is active, a step switches the views and the
+    /// active version record to it in one transaction, exactly once whatever the number of
+    /// processes; a runner whose version is older than the active one retires
+    /// ([`phase`](Self::phase)) and applies nothing more. Set up the tables in
+    /// [`TableProjection::setup`]. An error when the schema's name would be too long.
+    pub fn version(mut self, version: u64) -> Result<Self, StoreError> {
+        let store = self.feed.store().clone();
+        let projection = self.feed.into_consumer().projection;
+        let version = Version::new(&store, projection.name(), version)?;
+        let tables = Tables::new(store.clone(), projection, Some(version.clone()));
+        let mut feed = Feed::new(version.checkpoint.clone(), tables, store).batch(self.batch);
+        if let Some(retry) = self.retry {
+            feed = feed.retry(retry);
+        }
+        self.feed = feed;
+        let phase = Phase::of(version.version, None);
+        // Until it has switched once, a version (even 1) has no views: it is beside.
+        self.version = Some((version, if phase == Phase::Active { Phase::Beside } else { phase }));
+        Ok(self)
+    }
+
+    /// The schema readers query, quoted, when versioned: one view per table of the active
+    /// version, e.g. `SELECT * FROM {read_schema}.balances`.
+    pub fn read_schema(&self) -> Option<String> {
+        self.version.as_ref().map(|(v, _)| format!("\"{}\"", v.read))
+    }
+
+    /// The schema this version's tables are in, quoted, when versioned.
+    pub fn tables_schema(&self) -> Option<String> {
+        self.version.as_ref().map(|(v, _)| format!("\"{}\"", v.tables))
+    }
+
+    /// Where this runner's version stands ([`Phase::Active`] when unversioned).
+    pub fn phase(&self) -> Phase {
+        self.version.as_ref().map_or(Phase::Active, |(_, phase)| *phase)
+    }
+
+    /// What this runner's switch did, once its version caught up: [`Switched::Now`] when this
+    /// runner made it active.
+    pub fn switched(&self) -> Option<Switched> {
+        self.switched
+    }
+
+    /// Drops the tables (the schema) and the checkpoint of version `version` of this
+    /// projection, unless it is the active one. Stop its runners first.
+    pub async fn retire(&self, version: u64) -> Result<(), StoreError> {
+        let store = self.feed.store();
+        beside::retire(store, &Version::new(store, self.projection().name(), version)?).await
+    }
+
+    /// After a batch that read everything committed, for a versioned runner: switches to its
+    /// version when no newer one is active, retires when one is.
+    async fn settle(&mut self) -> Result<(), StoreError> {
+        let cursor = self.cursor().await?;
+        let store = self.feed.store().clone();
+        let Some((version, phase)) = &mut self.version else { return Ok(()) };
+        let active = beside::active(&store, &version.name).await?;
+        *phase = match active {
+            Some(active) if active > version.version => Phase::Retired { active },
+            Some(active) if active == version.version => Phase::Active,
+            _ => match beside::switch(&store, version, cursor).await? {
+                switched @ Switched::Now { .. } => {
+                    self.switched = Some(switched);
+                    Phase::Active
+                }
+                Switched::Already { active } => Phase::of(version.version, Some(active)),
+                Switched::Busy => Phase::Beside,
+            },
+        };
+        Ok(())
+    }
+
+    /// A step of the feed (under `lease` when given), then [`settle`](Self::settle)d when it
+    /// read everything committed; nothing once retired.
+    async fn advance(&mut self, lease: Option<&Lease>) -> Result<Stepped, StoreError> {
+        if let Phase::Retired { .. } = self.phase() {
+            return Ok(Stepped::Standby { holder: None });
+        }
+        let stepped = match lease {
+            Some(lease) => self.feed.step_under(lease).await,
+            None => self.feed.step().await,
+        }
+        .map_err(store_error)?;
+        if let Stepped::Worked { more: false, .. } = stepped {
+            self.settle().await?;
+        }
+        Ok(stepped)
     }
 
     /// The checkpoint: the cursor of the last event applied ([`Cursor::START`]: none).
@@ -111,15 +230,23 @@ impl<P: TableProjection> TableProjectionRunner<P> {
     /// Applies every committed event, one transaction per batch. Returns how many events it
     /// read.
     pub async fn catch_up(&mut self) -> Result<usize, StoreError> {
-        self.feed.catch_up().await.map_err(store_error)
+        let mut read = 0;
+        loop {
+            match self.advance(None).await? {
+                Stepped::Worked { read: n, more: true, .. } => read += n,
+                Stepped::Worked { read: n, .. } => return Ok(read + n),
+                Stepped::Standby { .. } => return Ok(read),
+                Stepped::Fenced { epoch } => return Err(self.fenced(epoch)),
+            }
+        }
     }
 
     /// Applies one batch and moves the checkpoint, in one transaction. Returns how many events
     /// it read.
     pub async fn step(&mut self) -> Result<usize, StoreError> {
-        match self.feed.step().await.map_err(store_error)? {
+        match self.advance(None).await? {
             Stepped::Worked { read, .. } => Ok(read),
-            // Unleased, the feed neither stands by nor is fenced.
+            // Unleased, the feed neither stands by nor is fenced (or it retired).
             Stepped::Standby { .. } => Ok(0),
             Stepped::Fenced { epoch } => Err(self.fenced(epoch)),
         }
@@ -129,7 +256,7 @@ impl<P: TableProjection> TableProjectionRunner<P> {
     /// its epoch and keeps the lease row locked to the commit: a worker that lost its lease
     /// applies nothing ([`StoreError::Fenced`]).
     pub async fn step_under(&mut self, lease: &Lease) -> Result<usize, StoreError> {
-        match self.feed.step_under(lease).await.map_err(store_error)? {
+        match self.advance(Some(lease)).await? {
             Stepped::Worked { read, .. } => Ok(read),
             Stepped::Standby { .. } => Ok(0),
             Stepped::Fenced { epoch } => Err(self.fenced(epoch)),
@@ -146,17 +273,30 @@ impl<P: TableProjection> TableProjectionRunner<P> {
     /// [`Step::Standby`] while another does, [`Step::Fenced`] when another took it over before
     /// the batch committed (nothing of it was applied). Start one in every process; see
     /// [`es_core::consume`] for the lifecycle it runs on.
+    ///
+    /// Versioned, its lease is its version's: the version is built by one process at a time,
+    /// and a successor resumes from the checkpoint. Once retired, it gives the lease up and
+    /// returns [`Step::Standby`] with no holder.
     pub async fn step_leased(&mut self, owner: &str, ttl: Duration) -> Result<Step, StoreError> {
+        if let Phase::Retired { .. } = self.phase() {
+            return Ok(Step::Standby { holder: None });
+        }
         let store = self.feed.store().clone();
         let name = self.feed.name().to_owned();
         let Some(lease) = store.acquire(&name, owner, ttl).await? else {
             return Ok(Step::Standby { holder: store.lease(&name).await? });
         };
-        match self.step_under(&lease).await {
-            Ok(read) => Ok(Step::Worked { read, lease }),
-            Err(StoreError::Fenced { epoch, .. }) => Ok(Step::Fenced { epoch }),
-            Err(e) => Err(e),
+        let step = match self.step_under(&lease).await {
+            Ok(read) => Step::Worked { read, lease: lease.clone() },
+            Err(StoreError::Fenced { epoch, .. }) => return Ok(Step::Fenced { epoch }),
+            Err(e) => return Err(e),
+        };
+        if let Phase::Retired { active } = self.phase() {
+            tracing::info!(projection = %name, active, "a newer version is active: retiring");
+            store.release(&lease).await?;
+            return Ok(Step::Standby { holder: None });
         }
+        Ok(step)
     }
 
     fn fenced(&self, epoch: u64) -> StoreError {

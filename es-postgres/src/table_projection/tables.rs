@@ -15,6 +15,7 @@ use es_core::{Checkpoint, Cursor, EventRef, Lease, StoreError};
 use serde_json::value::RawValue;
 use sqlx::{PgConnection, Postgres, Transaction};
 
+use super::beside::Version;
 use super::TableProjection;
 use crate::error::backend_error;
 use crate::PostgresStore;
@@ -29,6 +30,12 @@ struct Open {
 pub(super) struct Tables<P> {
     pub(super) projection: P,
     store: PostgresStore,
+    /// The checkpoint's name: the projection's, or its version's.
+    checkpoint: String,
+    /// The version whose schema the projection's SQL runs in, when versioned.
+    version: Option<Version>,
+    /// Whether [`TableProjection::setup`] ran in a committed batch.
+    set_up: bool,
     /// The transaction of the batch handled and not yet committed.
     open: Option<Open>,
     /// The checkpoint this runner last wrote; `None` after a restore (the feed's reload read it).
@@ -36,17 +43,30 @@ pub(super) struct Tables<P> {
 }
 
 impl<P: TableProjection> Tables<P> {
-    pub(super) fn new(store: PostgresStore, projection: P) -> Self {
-        Tables { projection, store, open: None, written: None }
+    /// `projection`, unversioned (`version` `None`: its SQL runs in the session's schemas) or
+    /// as `version`.
+    pub(super) fn new(store: PostgresStore, projection: P, version: Option<Version>) -> Self {
+        let checkpoint =
+            version.as_ref().map_or_else(|| projection.name().to_owned(), |v| v.checkpoint.clone());
+        Tables { projection, store, checkpoint, version, set_up: false, open: None, written: None }
     }
 
-    /// Begins the batch's transaction and locks the checkpoint row, creating it if needed.
+    /// Begins the batch's transaction (in the version's schema, when versioned, set up until a
+    /// batch committed) and locks the checkpoint row, creating it if needed.
     async fn open(&mut self) -> Result<Open, StoreError> {
         let schema = self.store.schema();
-        let name = self.projection.name();
+        let name = self.checkpoint.as_str();
         // READ COMMITTED whatever the session's default: after waiting for the row lock, the
         // next statement must see the checkpoint the runner before committed (see `session`).
         let mut tx = crate::session::begin(self.store.pool()).await.map_err(backend_error)?;
+        if let Some(version) = &self.version {
+            let create = format!("CREATE SCHEMA IF NOT EXISTS \"{}\"", version.tables);
+            sqlx::query(&create).execute(&mut *tx).await.map_err(backend_error)?;
+            sqlx::query(&version.search_path()).execute(&mut *tx).await.map_err(backend_error)?;
+        }
+        if !self.set_up {
+            self.projection.setup(&mut tx).await?;
+        }
         sqlx::query(&format!(
             "INSERT INTO {schema}.es_checkpoints (projection, position, saved_us) VALUES ($1, 0, 0)
              ON CONFLICT (projection) DO NOTHING"
@@ -103,7 +123,7 @@ impl<P: TableProjection> Tables<P> {
         }
         let cursor = checkpoint.cursor.max(open.found);
         sqlx::query(&self.store.queries.save_checkpoint)
-            .bind(self.projection.name())
+            .bind(&self.checkpoint)
             .bind(to_i64(cursor.commit()))
             .bind(to_i64(cursor.position()))
             .bind(checkpoint.state.as_ref().map(|s| s.get()))
@@ -146,6 +166,7 @@ impl<P: TableProjection> Consume for Tables<P> {
             Ok(cursor) => {
                 open.tx.commit().await.map_err(backend_error)?;
                 self.written = Some(cursor);
+                self.set_up = true;
                 Ok(None)
             }
             Err(e) => {

@@ -1,5 +1,6 @@
 //! Tests against a real PostgreSQL: `ES_POSTGRES_URL`, by default the local server.
 
+mod beside;
 mod conformance;
 mod isolation;
 mod order;

@@ -43,8 +43,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::consume::projection::Projection;
-use crate::consume::{Feed, Projected, Stepped};
-use crate::runner::store_error;
+use crate::consume::versions::{self, versioned_name, Phase, Switched};
+use crate::consume::{Feed, FeedError, Projected, Stepped};
 use crate::store::cursor::Cursor;
 use crate::store::lease::{Lease, Leases};
 use crate::store::EventStore;
@@ -74,8 +74,21 @@ pub enum Step {
 }
 
 /// Runs the projection `P` named `name` on `S` while it holds the lease of that name.
+///
+/// Given a [`version`](Self::version), it runs that version of the projection beside the
+/// others ([`crate::consume::versions`]): under its own checkpoint and lease, switching readers
+/// to it once it has caught up, and retiring when a newer version was switched to.
 pub struct ProjectionWorker<P, S> {
     feed: Feed<Projected<P>, S>,
+    name: String,
+    owner: String,
+    ttl: Duration,
+    batch: usize,
+    /// The version run, when versioned.
+    version: Option<u64>,
+    phase: Phase,
+    /// The version active before this worker switched to its own, when it did.
+    switched: Option<Switched>,
 }
 
 impl<P, S> ProjectionWorker<P, S>
@@ -86,29 +99,81 @@ where
     /// A worker for the projection `name`, with a fresh id ([`worker_id`](crate::store::lease::worker_id):
     /// unique per worker, labelled with host and process), a 10 s lease and batches of 512.
     pub fn new(name: impl Into<String>, store: S) -> Self {
-        let feed =
-            Feed::new(name, Projected::new(P::default()), store).leased(Duration::from_secs(10)).batch(512);
-        ProjectionWorker { feed }
+        let name = name.into();
+        let (owner, ttl, batch) = (crate::store::lease::worker_id(), Duration::from_secs(10), 512);
+        let feed = Feed::new(name.clone(), Projected::new(P::default()), store)
+            .leased(ttl)
+            .batch(batch)
+            .owner(owner.clone());
+        ProjectionWorker {
+            feed,
+            name,
+            owner,
+            ttl,
+            batch,
+            version: None,
+            phase: Phase::Active,
+            switched: None,
+        }
     }
 
     /// Names this worker (default: a fresh worker id). Workers need distinct names: two
     /// workers with one name both pass the fence.
     pub fn owner(mut self, owner: impl Into<String>) -> Self {
-        self.feed = self.feed.owner(owner);
+        self.owner = owner.into();
+        self.feed = self.feed.owner(self.owner.clone());
         self
     }
 
     /// How long the lease lasts unless renewed; every step renews it. Another worker takes over
     /// within this time after the holder stops. Keep it well above a batch's duration.
     pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
         self.feed = self.feed.leased(ttl);
         self
     }
 
     /// Events per batch (and per checkpoint).
     pub fn batch(mut self, batch: usize) -> Self {
+        self.batch = batch;
         self.feed = self.feed.batch(batch);
         self
+    }
+
+    /// Runs version `version` of the projection (bump it when the projection's code changes):
+    /// under the checkpoint and lease [`versioned_name`]`(name, version)` (`name` for version
+    /// 1), beside the active version, which readers keep reading
+    /// ([`versions::load_active`](crate::consume::versions::load_active)). Once this version
+    /// has caught up it becomes the active one, exactly once whatever the number of processes;
+    /// a worker whose version is older than the active one retires: it gives its lease up and
+    /// [`step`](Self::step) does nothing more ([`phase`](Self::phase) says so).
+    pub fn version(mut self, version: u64) -> Self {
+        let version = version.max(1);
+        let store = self.feed.store().clone();
+        self.feed = Feed::new(versioned_name(&self.name, version), Projected::new(P::default()), store)
+            .leased(self.ttl)
+            .batch(self.batch)
+            .owner(self.owner.clone());
+        self.version = Some(version);
+        self.phase = Phase::of(version, None);
+        self
+    }
+
+    /// The cursor of the last checkpoint this worker saved or resumed from.
+    pub fn cursor(&self) -> Cursor {
+        self.feed.cursor()
+    }
+
+    /// Where this worker's version stands: built beside the active one, active, or retired.
+    /// An unversioned worker is always [`Phase::Active`].
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// What this worker's switch to its version did, once it switched ([`Switched::Now`]) or
+    /// found its version active already.
+    pub fn switched(&self) -> Option<Switched> {
+        self.switched
     }
 
     /// The read model, while this worker holds the lease.
@@ -119,8 +184,20 @@ where
     /// Takes or renews the lease; holding it, handles one batch and saves it under the lease. A
     /// worker that took the lease over resumes from the last saved checkpoint and state; a
     /// failed batch leaves the read model at its last checkpoint.
+    ///
+    /// A versioned worker that caught up looks at the active version: it switches to its own
+    /// when that is newer, and retires when an even newer one is active. A retired worker's
+    /// step does nothing and returns [`Step::Standby`] with no holder.
     pub async fn step(&mut self) -> Result<Step, StoreError> {
-        Ok(match self.feed.step().await.map_err(store_error)? {
+        if let Phase::Retired { .. } = self.phase {
+            return Ok(Step::Standby { holder: None });
+        }
+        let stepped = self.feed.step().await.map_err(FeedError::into_store_error)?;
+        if let (Some(version), Stepped::Worked { more: false, lease: Some(_), .. }) = (self.version, &stepped)
+        {
+            self.settle(version).await?;
+        }
+        Ok(match stepped {
             Stepped::Worked { read, lease: Some(lease), .. } => Step::Worked { read, lease },
             Stepped::Worked { lease: None, .. } => Step::Standby { holder: None },
             Stepped::Standby { holder } => Step::Standby { holder },
@@ -128,13 +205,73 @@ where
         })
     }
 
+    /// After a batch that read everything committed: switches to this version when it is newer
+    /// than the active one, retires when an even newer one is active.
+    async fn settle(&mut self, version: u64) -> Result<(), StoreError> {
+        let store = self.feed.store().clone();
+        let active = versions::active(&store, &self.name).await?.map(|a| a.version);
+        self.phase = match Phase::of(version, active) {
+            Phase::Beside => {
+                let switched =
+                    versions::switch(&store, &self.name, version, self.feed.cursor(), &self.owner).await?;
+                match switched {
+                    Switched::Now { .. } => {
+                        self.switched = Some(switched);
+                        Phase::Active
+                    }
+                    Switched::Already { active } => Phase::of(version, Some(active)),
+                    Switched::Busy => Phase::Beside,
+                }
+            }
+            phase => phase,
+        };
+        if let Phase::Retired { active } = self.phase {
+            tracing::info!(projection = %self.name, version, active, "a newer version is active: retiring");
+            self.feed.release().await?;
+        }
+        Ok(())
+    }
+
     /// Steps until `stop` completes: batches back to back while behind, waiting for the store's
     /// signal (or `poll`) when caught up, every `poll` on standby; then gives the lease up.
     /// Store errors that outlast the retries end it, the read model at its last checkpoint (run
-    /// it again to go on).
+    /// it again to go on). A versioned worker also ends when it retires.
     pub async fn run(&mut self, poll: Duration, stop: impl Future<Output = ()>) -> Result<(), StoreError> {
         self.feed.set_poll(poll);
-        self.feed.run(stop).await.map_err(store_error)
+        if self.version.is_none() {
+            return self.feed.run(stop).await.map_err(FeedError::into_store_error);
+        }
+        tokio::pin!(stop);
+        let mut watch = self.feed.store().watch();
+        loop {
+            if let Some(watch) = &mut watch {
+                watch.mark_seen();
+            }
+            let idle = match self.step().await? {
+                Step::Worked { read, .. } => read < self.batch,
+                Step::Standby { .. } | Step::Fenced { .. } => true,
+            };
+            if let Phase::Retired { .. } = self.phase {
+                return Ok(());
+            }
+            // Renew the lease in time when idle: a third of its time at most.
+            let wait = poll.min(self.ttl / 3);
+            let signal = async {
+                match &mut watch {
+                    Some(watch) => {
+                        let _ = tokio::time::timeout(wait, watch.changed()).await;
+                    }
+                    None => tokio::time::sleep(wait).await,
+                }
+            };
+            tokio::select! {
+                biased;
+                () = &mut stop => break,
+                () = signal, if idle => {}
+                () = std::future::ready(()), if !idle => {}
+            }
+        }
+        self.feed.release().await
     }
 
     /// Gives the lease up, so another worker takes over without waiting for it to expire.

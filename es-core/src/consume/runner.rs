@@ -67,7 +67,7 @@ where
     /// rebuild from the first event.
     pub async fn start(name: impl Into<String>, store: S) -> Result<Self, StoreError> {
         let mut feed = Feed::new(name, Projected::new(P::default()), store).batch(512);
-        feed.resume().await.map_err(store_error)?;
+        feed.resume().await.map_err(FeedError::into_store_error)?;
         Ok(ProjectionRunner { feed })
     }
 
@@ -97,12 +97,12 @@ where
     /// Handles every event committed so far, a batch at a time, saving the checkpoint after
     /// each batch. Returns how many events it read (handled or skipped).
     pub async fn catch_up(&mut self) -> Result<usize, StoreError> {
-        self.feed.catch_up().await.map_err(store_error)
+        self.feed.catch_up().await.map_err(FeedError::into_store_error)
     }
 
     /// Handles one batch and saves the checkpoint; returns how many events it read.
     pub async fn step(&mut self) -> Result<usize, StoreError> {
-        match self.feed.step().await.map_err(store_error)? {
+        match self.feed.step().await.map_err(FeedError::into_store_error)? {
             Stepped::Worked { read, .. } => Ok(read),
             Stepped::Standby { .. } | Stepped::Fenced { .. } => Ok(0),
         }
@@ -115,7 +115,7 @@ where
     where
         S: Leases,
     {
-        match self.feed.step_under(lease).await.map_err(store_error)? {
+        match self.feed.step_under(lease).await.map_err(FeedError::into_store_error)? {
             Stepped::Worked { read, .. } => Ok(read),
             Stepped::Fenced { epoch } => Err(StoreError::Fenced { lease: lease.name.clone(), epoch }),
             Stepped::Standby { .. } => Ok(0),
@@ -136,7 +136,7 @@ where
     /// Forgets the checkpoint and the state, and builds the read model again from the first
     /// event (after the projection's code changed).
     pub async fn rebuild(&mut self) -> Result<usize, StoreError> {
-        self.feed.reset().await.map_err(store_error)?;
+        self.feed.reset().await.map_err(FeedError::into_store_error)?;
         self.catch_up().await
     }
 
@@ -144,17 +144,6 @@ where
     /// `poll`), until `stop` completes.
     pub async fn follow(&mut self, poll: Duration, stop: impl Future<Output = ()>) -> Result<(), StoreError> {
         self.feed.set_poll(poll);
-        self.feed.run(stop).await.map_err(store_error)
-    }
-}
-
-/// A feed's error as the runners' `StoreError`: a projection fails only through the store or
-/// the codec.
-pub(crate) fn store_error(e: FeedError) -> StoreError {
-    match e {
-        FeedError::Store(e) => e,
-        FeedError::Consumer { consumer, source, .. } => {
-            StoreError::backend("feed", format!("consumer `{consumer}` failed: {source}"))
-        }
+        self.feed.run(stop).await.map_err(FeedError::into_store_error)
     }
 }
