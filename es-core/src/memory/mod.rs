@@ -1,6 +1,7 @@
 //! `MemoryStore`: an `EventStore` in process memory, for tests and prototypes. The tables beside
 //! the events (snapshots, checkpoints, leases) and the turns are in `side.rs`.
 
+mod boundary;
 mod inspect;
 mod links;
 mod rewrite;
@@ -25,10 +26,10 @@ use crate::store::idempotency::{self, StoredId};
 use crate::store::lease::Lease;
 use crate::store::snapshot::Snapshot;
 use crate::store::time::{now_micros, to_micros};
-use crate::store::ExpectedVersion;
 use crate::store::LocalQueues;
 use crate::store::Metadata;
 use crate::store::StoreError;
+use crate::store::{AppendCondition, ExpectedVersion};
 use crate::store::{AppendSignal, AppendWatch};
 use crate::store::{Appended, AppendedEvent, EventRef, NewEvent};
 use crate::store::{EventStore, Lend};
@@ -84,6 +85,8 @@ struct Slot {
     recorded_at: SystemTime,
     /// Its link in the stream's hash chain.
     hash: ChainHash,
+    /// Its tags (`key:value`); empty for most events.
+    tags: Box<[String]>,
 }
 
 #[derive(Default)]
@@ -98,6 +101,8 @@ struct Log {
     event_index: HashMap<Arc<str>, u32>,
     /// Per event id, its slot.
     ids: HashMap<Uuid, u32>,
+    /// The slots of the events carrying each tag, in order.
+    tagged: HashMap<String, Vec<u32>>,
 }
 
 impl MemoryStore {
@@ -177,11 +182,14 @@ impl Log {
         i
     }
 
+    /// Appends `events` to `stream` if it is at `expected` and, with a `condition`, no event
+    /// matching its query came after what its read saw. An exact retry is acknowledged first.
     fn append(
         &mut self,
         stream: &str,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
+        condition: Option<&AppendCondition>,
     ) -> Result<Appended, StoreError> {
         idempotency::check_batch(stream, &events)?;
         let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
@@ -189,6 +197,14 @@ impl Log {
             ids.iter().map(|id| self.ids.get(id).map(|&i| self.stored_id(i))).collect();
         if let Some(acked) = idempotency::resolve(stream, expected, &ids, &found)? {
             return Ok(acked);
+        }
+        if let Some(condition) = condition {
+            if self.matched_after(&condition.query, condition.seen.head.position()) {
+                return Err(StoreError::BoundaryConflict {
+                    stream: stream.to_owned(),
+                    query: condition.query.to_string(),
+                });
+            }
         }
         let actual = self.streams.get(stream).map_or(0, |(_, slots)| slots.len() as u64);
         if !expected.matches(actual) {
@@ -231,6 +247,9 @@ impl Log {
                 recorded_us,
             );
             let name = self.event_name(e.name);
+            for tag in &e.tags {
+                self.tagged.entry(tag.clone()).or_default().push(index);
+            }
             self.slots.push(Slot {
                 id: e.id,
                 stream: stream_index,
@@ -241,6 +260,7 @@ impl Log {
                 metadata: (!e.metadata.is_empty()).then(|| Box::new(e.metadata)),
                 recorded_at,
                 hash: prev,
+                tags: e.tags.into_boxed_slice(),
             });
             self.ids.insert(e.id, index);
             if let Some((_, slots)) = self.streams.get_mut(stream) {
@@ -276,8 +296,11 @@ impl EventStore for MemoryStore {
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError> {
         let _span = crate::store::backend::append_span(Self::BACKEND, stream, events.len()).entered();
-        let appended =
-            self.log.write().unwrap_or_else(PoisonError::into_inner).append(stream, expected, events)?;
+        let appended = self
+            .log
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .append(stream, expected, events, None)?;
         self.appended.appended(&appended);
         Ok(appended)
     }

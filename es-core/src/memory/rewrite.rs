@@ -33,7 +33,7 @@ impl Rewrite for MemoryStore {
         let (updates, rewritten) = rechain.finish().map_err(|e| e.into_store(Self::BACKEND))?;
         let records = rewritten.records(reason, to_micros(now_micros()))?;
         // Record first: an append that fails leaves the events untouched.
-        let appended = log.append(REWRITES_STREAM, ExpectedVersion::Any, records)?;
+        let appended = log.append(REWRITES_STREAM, ExpectedVersion::Any, records, None)?;
         for u in updates {
             let slot = &mut log.slots[(u.position - 1) as usize];
             if let Some(payload) = u.payload {

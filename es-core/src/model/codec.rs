@@ -48,6 +48,7 @@ impl NewEvent {
             schema_version: encoded.schema_version,
             payload: encoded.payload,
             metadata,
+            tags: encoded.tags,
         })
     }
 }

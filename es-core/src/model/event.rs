@@ -62,7 +62,12 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
             Some(fields) => crate::personal::seal(self, fields),
         };
         payload
-            .map(|payload| EncodedEvent { name: Self::NAME, schema_version: Self::VERSION, payload })
+            .map(|payload| EncodedEvent {
+                name: Self::NAME,
+                schema_version: Self::VERSION,
+                payload,
+                tags: self.tags(),
+            })
             .map_err(|source| EncodeError { event_name: Self::NAME, source })
     }
 
@@ -70,6 +75,16 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Generated.
     #[doc(hidden)]
     const PERSONAL: Option<&'static PersonalFields> = None;
+
+    /// The keys of its tags (`#[event(tag)]` fields): `course` for a field tagged `course`.
+    /// Generated.
+    const TAGS: &'static [&'static str] = &[];
+
+    /// Its tags, `key:value` (`course:rust-101`), stored with it for the decisions that read
+    /// by tag. Generated.
+    fn tags(&self) -> Vec<String> {
+        Vec::new()
+    }
 
     /// The subject whose personal data this event holds. Generated.
     #[doc(hidden)]
@@ -112,4 +127,12 @@ pub trait EventEnum: Clone + std::fmt::Debug + Send + Sync + 'static {
 /// hand-written `Event` impl's default `decode_version` calls).
 pub fn decode_current<T: Event>(version: u32, payload: &str) -> Result<T, DecodeFailure> {
     crate::model::codec::decode_version::<T>(version, payload, &[])
+}
+
+/// The events that decisions across streams record: an enum with one variant per event type,
+/// `#[derive(EventSet)]`. Its name starts the streams its decisions write
+/// (`University-<command id>`).
+pub trait EventSet: EventEnum {
+    /// The set's name.
+    const NAME: &'static str;
 }

@@ -7,14 +7,18 @@
 mod aggregate;
 pub mod codec;
 pub mod command;
+mod decide;
 pub(crate) mod derive_support;
 mod event;
 pub mod integration;
 pub(crate) mod keyed;
 mod recorded;
 pub mod registry;
+mod state;
 pub mod upcast;
 
 pub use aggregate::{Aggregate, Apply, Handle};
-pub use event::{decode_current, Event, EventEnum};
+pub use decide::{Decide, HandlePrepared, Prepare, PrepareDecision};
+pub use event::{decode_current, Event, EventEnum, EventSet};
 pub use recorded::Recorded;
+pub use state::{State, States};

@@ -1,5 +1,6 @@
 //! `Repository`: load an aggregate, decide on a command, append the result, retry on conflict.
 
+mod decisions;
 mod execute;
 mod fold;
 mod history;
@@ -8,6 +9,7 @@ mod site;
 mod snapshots;
 mod verified;
 
+pub use decisions::{Decisions, ServicedDecisions};
 pub use retry::RetryPolicy;
 
 use std::marker::PhantomData;

@@ -22,6 +22,15 @@ pub enum StoreError {
         /// The stream's version (0: no stream).
         actual: u64,
     },
+    /// A decision's boundary changed: an event matching its query was committed after the
+    /// decision read its states ([`AppendCondition`](crate::store::AppendCondition)).
+    #[error("boundary conflict appending to `{stream}`: an event matching {query} was committed after the decision read its states")]
+    BoundaryConflict {
+        /// The stream appended to.
+        stream: String,
+        /// The query, as text.
+        query: String,
+    },
     /// An event id of the append is already stored, and the append is not an exact retry of the
     /// one that stored it.
     #[error("event id {id} appended to `{stream}` is already stored (in `{stored_stream}` at version {stored_version}), and this append is not an exact retry of the one that stored it")]

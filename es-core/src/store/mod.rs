@@ -5,6 +5,7 @@
 //! no codec and no personal data: every other wing builds on it.
 
 pub mod backend;
+mod boundary;
 pub mod checkpoint;
 pub(crate) mod codec_error;
 pub mod cursor;
@@ -23,6 +24,7 @@ mod tamper;
 pub(crate) mod time;
 mod turn;
 
+pub use boundary::{tag, AppendCondition, Boundaries, Query, QueryItem, Seen};
 pub use checkpoint::{Checkpoint, CheckpointStore};
 pub use codec_error::{DecodeError, DecodeFailure, EncodeError, EncodeFailure, Redacted};
 pub use cursor::Cursor;

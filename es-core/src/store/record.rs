@@ -72,6 +72,9 @@ pub struct NewEvent {
     pub payload: Box<RawValue>,
     /// Correlation, causation and free key/values.
     pub metadata: Metadata,
+    /// Its tags (`key:value`, from `#[event(tag)]` fields), kept by stores with
+    /// [`Boundaries`](crate::store::Boundaries) for the decisions that read them.
+    pub tags: Vec<String>,
 }
 
 impl NewEvent {
@@ -89,7 +92,14 @@ impl NewEvent {
             schema_version,
             payload: raw_json(&payload),
             metadata: Metadata::default(),
+            tags: Vec::new(),
         }
+    }
+
+    /// Replaces the tags (`key:value`).
+    pub fn with_tags<T: Into<String>>(mut self, tags: impl IntoIterator<Item = T>) -> Self {
+        self.tags = tags.into_iter().map(Into::into).collect();
+        self
     }
 
     /// Replaces the id (to make an append retryable with the same ids).
@@ -114,6 +124,8 @@ pub struct EncodedEvent {
     pub schema_version: u32,
     /// The JSON payload.
     pub payload: Box<RawValue>,
+    /// Its tags (`key:value`).
+    pub tags: Vec<String>,
 }
 
 /// An event as stored: a [`NewEvent`]'s fields plus where and when it was recorded.

@@ -104,5 +104,6 @@ pub(crate) fn to_new<E: Event>(
         schema_version: encoded.schema_version,
         payload: encoded.payload,
         metadata,
+        tags: encoded.tags,
     })
 }
