@@ -109,13 +109,17 @@ pub use consume::{
     ReactorRunner,
 };
 pub use memory::{MemoryStore, MemoryTurn};
-pub use model::{Aggregate, Apply, Event, EventEnum, Handle, Recorded};
-pub use repository::{CommandError, Loaded, Repository, RetryPolicy};
+pub use model::{
+    Aggregate, Apply, Decide, Event, EventEnum, EventSet, Handle, HandlePrepared, Prepare, PrepareDecision,
+    Recorded, State, States,
+};
+pub use repository::{CommandError, Decisions, Loaded, Repository, RetryPolicy, ServicedDecisions};
 pub use store::{
-    AppendSignal, AppendWatch, Appended, AppendedEvent, Checkpoint, CheckpointStore, Cursor, DeadLetters,
-    DecodeError, DecodeFailure, EncodeError, EncodeFailure, EncodedEvent, EventContext, EventRef, EventStore,
-    ExpectedVersion, Lease, Leases, Lend, LocalQueue, LocalQueues, LocalTurn, Metadata, NewEvent, Parked,
-    Snapshot, SnapshotStore, StoreError, StoredEvent, Turn, Turns, WeakAppendSignal,
+    AppendCondition, AppendSignal, AppendWatch, Appended, AppendedEvent, Boundaries, Checkpoint,
+    CheckpointStore, Cursor, DeadLetters, DecodeError, DecodeFailure, EncodeError, EncodeFailure,
+    EncodedEvent, EventContext, EventRef, EventStore, ExpectedVersion, Lease, Leases, Lend, LocalQueue,
+    LocalQueues, LocalTurn, Metadata, NewEvent, Parked, Query, QueryItem, Seen, Snapshot, SnapshotStore,
+    StoreError, StoredEvent, Turn, Turns, WeakAppendSignal,
 };
 
 /// The derives, beside the traits of the same name (as `serde::Serialize` is both).
@@ -129,10 +133,12 @@ pub mod __private {
     pub use crate::consume::reactor::{React, ReactContext, ReactError, Reactor};
     pub use crate::consume::{Project, Projection};
     pub use crate::model::codec::decode_version;
-    pub use crate::model::derive_support::{decode_one, earlier_same_name, upcast_names_match, ConstMessage};
+    pub use crate::model::derive_support::{
+        decode_one, earlier_same_name, has_tag, upcast_names_match, ConstMessage,
+    };
     pub use crate::model::integration::{Contract, IntegrationEvent, MapError, Outgoing, Translate};
     pub use crate::model::registry::{EventRegistration, PersonalRegistration};
-    pub use crate::model::{decode_current, Aggregate, Apply, Event, EventEnum};
+    pub use crate::model::{decode_current, Aggregate, Apply, Event, EventEnum, EventSet, State};
     pub use crate::personal::{PersonalField, PersonalFields, RenamedField};
     pub use crate::store::{
         DecodeError, DecodeFailure, EncodeError, EncodeFailure, EncodedEvent, EventContext, EventRef,

@@ -42,6 +42,19 @@ pub const fn upcast_names_match(older: &str, current: &str, renamed_from: &[&str
     false
 }
 
+/// Whether `keys` (an event's tag keys) holds `key`: `#[derive(State)]`'s check that each
+/// listed event carries the state's tag.
+pub const fn has_tag(keys: &[&str], key: &str) -> bool {
+    let mut i = 0;
+    while i < keys.len() {
+        if str_eq(keys[i], key) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
 /// The index of the first event before `k` in `names` with the same stored name as event `k`.
 pub const fn earlier_same_name(names: &[&str], k: usize) -> Option<usize> {
     let mut i = 0;
