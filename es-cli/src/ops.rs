@@ -1,5 +1,6 @@
 //! `projections`, `verify`, `parked`, `forget`: what runs on the store, and its health.
 
+use es_core::consume::versions;
 use es_core::inspect::Inspect;
 use es_core::integrity::verify_all;
 use es_core::worker::status;
@@ -14,10 +15,18 @@ fn time(t: std::time::SystemTime) -> String {
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
+/// The checkpoints with their lease and lag; a projection built in versions (`name@active`
+/// records) shows which version readers read.
 pub async fn projections<S: Store>(store: &S, out: &mut Output<'_>) -> Result<(), CliError> {
     let mut rows = Vec::new();
+    let mut active = Vec::new();
     for name in store.checkpoint_names().await? {
-        rows.push(status(store, &name).await?);
+        match name.strip_suffix("@active").filter(|p| versions::active_key(p) == name) {
+            Some(projection) => {
+                active.push((projection.to_owned(), versions::active_version(store, projection).await?))
+            }
+            None => rows.push(status(store, &name).await?),
+        }
     }
     if out.json {
         let list = rows.iter().map(|s| {
@@ -31,7 +40,9 @@ pub async fn projections<S: Store>(store: &S, out: &mut Output<'_>) -> Result<()
                 "renewed_at": s.lease.as_ref().map(|l| time(l.renewed_at)),
             })
         });
-        return out.json_value(&Value::Array(list.collect()));
+        let versions =
+            active.iter().map(|(name, version)| json!({ "name": name, "active_version": version }));
+        return out.json_value(&Value::Array(list.chain(versions).collect()));
     }
     writeln!(
         out.w,
@@ -53,6 +64,9 @@ pub async fn projections<S: Store>(store: &S, out: &mut Output<'_>) -> Result<()
             owner,
             renewed
         )?;
+    }
+    for (name, version) in &active {
+        writeln!(out.w, "{}: readers read version {version}", escape(name))?;
     }
     Ok(())
 }

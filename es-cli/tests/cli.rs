@@ -51,6 +51,14 @@ async fn prepare<S: EventStore + CheckpointStore + DeadLetters>(store: &S) {
     let checkpoint =
         Checkpoint { cursor: Cursor::at(2), state: None, saved_at: std::time::SystemTime::now() };
     store.save_checkpoint("balances", checkpoint).await.expect("checkpoint");
+    // A rebuild beside switched readers of `balances` to version 2.
+    let record = es_core::consume::versions::ActiveVersion::switched(None, 2, Cursor::at(3));
+    let active = Checkpoint {
+        cursor: Cursor::at(3),
+        state: Some(record.to_state().expect("record")),
+        saved_at: std::time::SystemTime::now(),
+    };
+    store.save_checkpoint(&es_core::consume::versions::active_key("balances"), active).await.expect("active");
     let event = store.read_stream("Account-bob", 1, 1).await.expect("read").remove(0);
     let parked = Parked {
         reactor: "mailer".into(),
@@ -95,6 +103,10 @@ fn check_commands(store: &[&str]) {
     let projections = json(&with(&["projections", "--json"]));
     assert_eq!(projections[0]["name"], "balances");
     assert_eq!(projections[0]["lag"], 2);
+    assert_eq!(
+        (projections[1]["name"].as_str(), projections[1]["active_version"].as_u64()),
+        (Some("balances"), Some(2))
+    );
     let parked = json(&with(&["parked", "--json"]));
     assert_eq!(
         (parked[0]["reactor"].as_str(), parked[0]["error"].as_str()),
@@ -311,4 +323,34 @@ async fn rebuild_takes_the_projections_lease() {
     let again =
         store.acquire("total", "next-worker", std::time::Duration::from_secs(5)).await.expect("acquire");
     assert!(again.is_some(), "the rebuild gave the lease back");
+}
+
+#[tokio::test]
+async fn deadlines_lists_what_is_pending() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("carts.db");
+    let store = es_sqlite::SqliteStore::open(&path).await.expect("open");
+    let scheduled = |target: &str| {
+        let payload = serde_json::json!({ "target": target, "command": "CancelCart", "payload": null, "after_ms": 86_400_000 });
+        NewEvent::new("DeadlineScheduled", 1, payload)
+    };
+    store.append("Cart-a", ExpectedVersion::NoStream, vec![scheduled("a")]).await.expect("append");
+    store.append("Cart-b", ExpectedVersion::NoStream, vec![scheduled("b")]).await.expect("append");
+    let cancelled = serde_json::json!({ "target": "b", "command": "CancelCart" });
+    store
+        .append("Cart-b", ExpectedVersion::Exact(1), vec![NewEvent::new("DeadlineCancelled", 1, cancelled)])
+        .await
+        .expect("append");
+    store.close().await;
+    let url = format!("sqlite:{}", path.display());
+    let listed = json(&es(&["--store", &url, "deadlines", "--json"]));
+    let pending: Vec<_> = listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|d| (d["target"].clone(), d["command"].clone()))
+        .collect();
+    assert_eq!(pending, [(serde_json::json!("a"), serde_json::json!("CancelCart"))], "{listed}");
+    let text = stdout(&es(&["--store", &url, "deadlines"]));
+    assert!(text.contains("CancelCart") && text.contains("1 pending") && text.contains("23h 59m"), "{text}");
 }

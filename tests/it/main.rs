@@ -13,6 +13,7 @@ mod bank_scenarios;
 mod codec;
 mod combination;
 mod crash;
+mod deadline_faults;
 mod deadline_processes;
 mod deadlines;
 mod failover;

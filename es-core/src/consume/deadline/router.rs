@@ -92,6 +92,8 @@ pub struct Deadlines<S> {
     pub(super) poll: Duration,
     /// Where the `DeadlineFired` events go: `Deadlines-<name>`.
     pub(super) fired_stream: String,
+    /// How often a failed firing phase is run again, as the feed retries a batch.
+    pub(super) retry: RetryPolicy,
 }
 
 /// Checks the lease again before firing (a feed checks it only per batch).
@@ -155,6 +157,9 @@ impl<S: EventStore + CheckpointStore + crate::personal::Privacy> Deadlines<S> {
             lease: None,
             poll: Duration::from_millis(500),
             fired_stream,
+            retry: RetryPolicy::default()
+                .max_attempts(3)
+                .backoff(Duration::from_millis(10), Duration::from_secs(1)),
         }
     }
 
@@ -197,8 +202,10 @@ impl<S: EventStore + CheckpointStore + crate::personal::Privacy> Deadlines<S> {
         self
     }
 
-    /// How many times a batch is tried, and the backoff between tries.
+    /// How many times a batch, and the firing of what is due, is tried, and the backoff between
+    /// tries.
     pub fn retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
         self.feed = self.feed.retry(retry);
         self
     }

@@ -43,6 +43,24 @@ impl<S: EventStore + CheckpointStore> Deadlines<S> {
                 }
             }
         }
+        // Firing is idempotent (each command runs with its deadline's id, each mark has an id
+        // derived from it), so a failed phase is run again as a whole, as the feed retries a batch.
+        let mut attempt = 1;
+        loop {
+            match self.fire_due().await {
+                Err(e) if attempt < self.retry.attempts() => {
+                    tracing::debug!(deadlines = %self.feed.name(), attempt, error = %e, "firing failed: trying again");
+                    self.retry.wait(attempt).await;
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// Fires every deadline due by the clock that is not fired yet, soonest first, recording
+    /// each as fired.
+    async fn fire_due(&mut self) -> Result<Tick, DeadlineError> {
         let pending = &self.feed.consumer().pending;
         self.in_flight.retain(|id| pending.contains(*id));
         let now = self.clock.now();
