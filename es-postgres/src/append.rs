@@ -1,10 +1,12 @@
-//! The append call: its arguments as `es_append` takes them, and what it answers, as an enum.
+//! The append call: its arguments as `es_append` takes them (the batch, its tags and the
+//! condition, if any), and what it answers, as an enum.
 
 use es_core::backend::{metadata_to_json, to_i32, to_i64, to_u64};
 use es_core::idempotency::{self, StoredId};
-use es_core::{Appended, AppendedEvent, ExpectedVersion, NewEvent, StoreError, Uuid};
+use es_core::{AppendCondition, Appended, AppendedEvent, ExpectedVersion, NewEvent, StoreError, Uuid};
 use sqlx::postgres::PgRow;
 
+use crate::boundary::QueryArgs;
 use crate::error::BACKEND;
 use crate::rows::{appended_row, get};
 
@@ -18,6 +20,12 @@ pub(crate) struct AppendArgs<'a> {
     pub(crate) versions: Vec<i32>,
     pub(crate) payloads: Vec<&'a str>,
     pub(crate) metadata: Vec<String>,
+    /// The events' tags, flat: `tags[j]` belongs to event `tag_events[j]` (1-based), each tag
+    /// once per event.
+    pub(crate) tag_events: Vec<i32>,
+    pub(crate) tags: Vec<&'a str>,
+    /// The condition, if any (see `boundary::QueryArgs`).
+    pub(crate) condition: Option<(i64, QueryArgs<'a>)>,
 }
 
 /// Whether `e` is a unique-index violation (SQLSTATE 23505).
@@ -27,11 +35,16 @@ pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 impl<'a> AppendArgs<'a> {
     /// Calls `es_append` (the statement `query`) with these arguments on `executor`.
-    pub(crate) async fn run<'e, E>(&self, query: &str, executor: E) -> Result<AppendOutcome, sqlx::Error>
+    pub(crate) async fn run<'e, E>(&self, query_text: &str, executor: E) -> Result<AppendOutcome, sqlx::Error>
     where
         E: sqlx::PgExecutor<'e>,
     {
-        let rows = sqlx::query(query)
+        let unconditional = QueryArgs::default();
+        let (matched, query) = match &self.condition {
+            Some((matched, query)) => (Some(*matched), query),
+            None => (None, &unconditional),
+        };
+        let statement = sqlx::query(query_text)
             .bind(self.stream)
             .bind(self.expected)
             .bind(&self.ids)
@@ -39,8 +52,10 @@ impl<'a> AppendArgs<'a> {
             .bind(&self.versions)
             .bind(&self.payloads)
             .bind(&self.metadata)
-            .fetch_all(executor)
-            .await?;
+            .bind(&self.tag_events)
+            .bind(&self.tags)
+            .bind(matched);
+        let rows = query.bind_to(statement).fetch_all(executor).await?;
         AppendOutcome::from_rows(&rows).map_err(|e| sqlx::Error::Protocol(e.to_string()))
     }
 
@@ -52,6 +67,16 @@ impl<'a> AppendArgs<'a> {
         events: &'a [NewEvent],
     ) -> Result<Self, StoreError> {
         idempotency::check_batch(stream, events)?;
+        let (mut tag_events, mut tags) = (Vec::new(), Vec::new());
+        for (i, e) in events.iter().enumerate() {
+            for (j, tag) in e.tags.iter().enumerate() {
+                // A tag repeated in one event is kept once.
+                if !e.tags[..j].contains(tag) {
+                    tag_events.push(to_i32(BACKEND, "event index", i as u32 + 1)?);
+                    tags.push(tag.as_str());
+                }
+            }
+        }
         Ok(AppendArgs {
             stream,
             expected: expected.required().map(to_i64),
@@ -63,7 +88,18 @@ impl<'a> AppendArgs<'a> {
                 .collect::<Result<_, _>>()?,
             payloads: events.iter().map(|e| e.payload.get()).collect(),
             metadata: events.iter().map(|e| metadata_to_json(&e.metadata)).collect(),
+            tag_events,
+            tags,
+            condition: None,
         })
+    }
+
+    /// Appends only under `condition`: no more events match its query than its read counted.
+    pub(crate) fn with_condition(mut self, condition: &'a AppendCondition) -> Result<Self, StoreError> {
+        let matched = i64::try_from(condition.seen.matched)
+            .map_err(|_| StoreError::backend(BACKEND, "a read cannot have matched more than 2^63 events"))?;
+        self.condition = Some((matched, QueryArgs::new(&condition.query)?));
+        Ok(self)
     }
 }
 
@@ -79,6 +115,8 @@ pub(crate) enum AppendOutcome {
     Conflict { actual: u64 },
     /// The batch was empty; the stream is at `version`.
     Empty { version: u64 },
+    /// More events match the condition's query than its read counted.
+    Boundary,
 }
 
 impl AppendOutcome {
@@ -97,6 +135,7 @@ impl AppendOutcome {
             "stored" => Ok(AppendOutcome::Stored(rows.iter().map(appended_row).collect::<Result<_, _>>()?)),
             "conflict" => Ok(AppendOutcome::Conflict { actual: version(first)? }),
             "empty" => Ok(AppendOutcome::Empty { version: version(first)? }),
+            "boundary" => Ok(AppendOutcome::Boundary),
             other => {
                 Err(StoreError::backend(BACKEND, format!("es_append returned an unknown status {other:?}")))
             }
@@ -118,6 +157,13 @@ impl AppendOutcome {
             AppendOutcome::Conflict { actual } => {
                 Err(StoreError::Conflict { stream: stream.to_owned(), expected, actual })
             }
+            // Only an append with a condition gets this answer, and it reads it first.
+            AppendOutcome::Boundary => Err(StoreError::backend(
+                BACKEND,
+                format!(
+                    "es_append answered a boundary conflict to an append to `{stream}` without a condition"
+                ),
+            )),
             AppendOutcome::Stored(stored) => {
                 let mut found = vec![None; ids.len()];
                 for (stored_stream, appended) in stored {

@@ -87,6 +87,7 @@
 //! transaction: a crash anywhere leaves either both or neither, so each event takes effect once.
 
 mod append;
+mod boundary;
 mod dead_letters;
 mod error;
 mod horizon;

@@ -57,6 +57,8 @@ pub(crate) struct Queries {
     /// Of one stream: for decoding, and whole.
     pub(crate) visit_stream: [String; 2],
     pub(crate) visit_all: String,
+    /// The events matching a query, with their tags (`boundary`).
+    pub(crate) visit_query: String,
     pub(crate) held_back: String,
     pub(crate) save_snapshot: String,
     pub(crate) load_snapshot: String,
@@ -75,7 +77,9 @@ impl Queries {
         Queries {
             schema: schema.to_owned(),
             unquoted_schema: unquoted.to_owned(),
-            append: format!("SELECT * FROM {schema}.es_append($1, $2, $3, $4, $5, $6, $7)"),
+            append: format!(
+                "SELECT * FROM {schema}.es_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            ),
             visit_stream: [
                 format!("SELECT {DECODE_COLUMNS} {of_stream}"),
                 format!("SELECT {DECODE_COLUMNS}, {CONTEXT_COLUMNS} {of_stream}"),
@@ -93,6 +97,7 @@ impl Queries {
                      ORDER BY commit_no, position LIMIT $3) AS page
                  WHERE commit_no < {HORIZON}"
             ),
+            visit_query: crate::boundary::visit_query_sql(schema),
             held_back: format!(
                 "SELECT coalesce((SELECT commit_no FROM {schema}.es_events ORDER BY commit_no DESC LIMIT 1), 0)
                      >= {HORIZON}"
@@ -231,6 +236,17 @@ impl PostgresStore {
         Ok(outcome)
     }
 
+    /// Runs the append `args`, once more if the same ids were appended to two streams at once:
+    /// the loser's insert hit the unique index; run again, it finds them stored and answers as
+    /// the idempotency rule says.
+    pub(crate) async fn append_args(&self, args: &AppendArgs<'_>) -> Result<AppendOutcome, StoreError> {
+        match self.run_append(args).await {
+            Err(e) if is_unique_violation(&e) => self.run_append(args).await,
+            result => result,
+        }
+        .map_err(backend_error)
+    }
+
     /// Wakes subscribers, here and (through a notification) in other processes, after an append
     /// that recorded events has committed.
     pub(crate) fn appended(&self, appended: &Appended) {
@@ -253,15 +269,7 @@ impl EventStore for PostgresStore {
         let span = append_span(BACKEND, stream, events.len());
         async move {
             let args = AppendArgs::new(stream, expected, &events)?;
-            let appended = match self.run_append(&args).await {
-                // The same ids appended to two streams at once: the loser's insert hit the
-                // unique index. Run again: it now finds them stored and answers as the
-                // idempotency rule says.
-                Err(e) if is_unique_violation(&e) => self.run_append(&args).await,
-                result => result,
-            }
-            .map_err(backend_error)?
-            .into_result(stream, expected, &args.ids)?;
+            let appended = self.append_args(&args).await?.into_result(stream, expected, &args.ids)?;
             self.appended(&appended);
             Ok(appended)
         }

@@ -1,12 +1,13 @@
-//! The append transaction: the idempotency check, the version check and the inserts, run by
-//! the single writer inside `BEGIN IMMEDIATE`.
+//! The append transaction: the idempotency check, the boundary condition, the version check and
+//! the inserts (events, then their tags), run by the single writer inside `BEGIN IMMEDIATE`.
 
 use es_core::backend::{self, from_micros, to_i64, to_micros, to_u64};
 use es_core::idempotency::{self, StoredId};
 use es_core::integrity::{link_hash, ChainHash};
-use es_core::{Appended, AppendedEvent, ExpectedVersion, NewEvent, StoreError, Uuid};
+use es_core::{AppendCondition, Appended, AppendedEvent, ExpectedVersion, NewEvent, StoreError, Uuid};
 use sqlx::SqliteConnection;
 
+use crate::boundary;
 use crate::error::{backend_error, BACKEND};
 use crate::rows::{get, stored_id_row};
 
@@ -34,11 +35,25 @@ async fn stored_ids(
     Ok(found)
 }
 
+/// Appends `events` to `stream` in the write transaction `tx`, if it is at `expected`.
 pub(crate) async fn append_in(
     tx: &mut SqliteConnection,
     stream: &str,
     expected: ExpectedVersion,
     events: Vec<NewEvent>,
+) -> Result<Appended, StoreError> {
+    append_if_in(tx, stream, expected, events, None).await
+}
+
+/// Appends `events` to `stream` in the write transaction `tx`: an exact retry is acknowledged
+/// first; then, with a `condition`, an event matching its query after its read is a
+/// [`StoreError::BoundaryConflict`]; then the version check, the events and their tags.
+pub(crate) async fn append_if_in(
+    tx: &mut SqliteConnection,
+    stream: &str,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+    condition: Option<&AppendCondition>,
 ) -> Result<Appended, StoreError> {
     let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
     let ids_json = serde_json::to_string(&ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
@@ -61,6 +76,14 @@ pub(crate) async fn append_in(
             return Ok(acked);
         }
     }
+    if let Some(condition) = condition {
+        if boundary::matched_after(tx, condition).await? {
+            return Err(StoreError::BoundaryConflict {
+                stream: stream.to_owned(),
+                query: condition.query.to_string(),
+            });
+        }
+    }
     let actual = to_u64(BACKEND, 0, "stream_version", get(&state, 0)?)?;
     if !expected.matches(actual) {
         return Err(StoreError::Conflict { stream: stream.to_owned(), expected, actual });
@@ -74,6 +97,7 @@ pub(crate) async fn append_in(
         Some(bytes) => ChainHash::from_slice(&bytes).unwrap_or(ChainHash::GENESIS),
     };
     let mut appended = Vec::with_capacity(events.len());
+    let mut tags = boundary::TagRows::default();
     for (offset, e) in events.into_iter().enumerate() {
         let version = actual + 1 + offset as u64;
         let position = head + 1 + offset as u64;
@@ -106,7 +130,9 @@ pub(crate) async fn append_in(
         .execute(&mut *tx)
         .await
         .map_err(backend_error)?;
+        tags.add(&e.tags, &e.name, position);
         appended.push(AppendedEvent { id: e.id, stream_version: version, position, recorded_at });
     }
+    tags.insert(tx).await?;
     Ok(Appended { stream_version: actual + appended.len() as u64, events: appended })
 }

@@ -26,6 +26,7 @@
 //! ```
 
 mod append;
+mod boundary;
 mod dead_letters;
 mod error;
 pub mod inspect;

@@ -68,6 +68,16 @@ const MIGRATIONS: &[&str] = &[
     // 8: snapshots taken before states holding personal data were sealed may hold it in plain
     // text, which forgetting would not erase: drop them all (a snapshot is only a cache).
     "DELETE FROM snapshots",
+    // 9: each tagged event's tags, keyed for "events named one of N carrying tag T" (the
+    // decisions' queries); events without tags have no row.
+    "CREATE TABLE IF NOT EXISTS event_tags (
+        tag      TEXT    NOT NULL,
+        name     TEXT    NOT NULL,
+        position INTEGER NOT NULL,
+        PRIMARY KEY (tag, name, position)
+    ) STRICT, WITHOUT ROWID",
+    // 10: an event's tags by its position, to lend them with it.
+    "CREATE INDEX IF NOT EXISTS event_tags_by_position ON event_tags (position)",
 ];
 
 /// The migration that added the hash chain: stores migrated across it get their chain computed.

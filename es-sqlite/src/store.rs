@@ -10,14 +10,14 @@ use es_core::idempotency;
 use es_core::personal::Keyring;
 use es_core::personal::Privacy;
 use es_core::{
-    AppendSignal, AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion, Lend, LocalQueues,
-    NewEvent, StoreError,
+    AppendCondition, AppendSignal, AppendWatch, Appended, Cursor, EventRef, EventStore, ExpectedVersion,
+    Lend, LocalQueues, NewEvent, StoreError,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, SqlitePool};
 use tracing::Instrument;
 
-use crate::append::append_in;
+use crate::append::append_if_in;
 use crate::error::{backend_error, BACKEND};
 use crate::rows::{lend_row, CONTEXT_COLUMNS, DECODE_COLUMNS};
 use crate::schema;
@@ -188,6 +188,31 @@ impl SqliteStore {
         self.path.as_deref().map(PathBuf::as_path)
     }
 
+    /// Appends `events` to `stream` in a write transaction of the single writer, if it is at
+    /// `expected` and, with a `condition`, nothing matching its query came after its read.
+    pub(crate) async fn append_if_in(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        condition: Option<&AppendCondition>,
+    ) -> Result<Appended, StoreError> {
+        let span = append_span(BACKEND, stream, events.len());
+        async move {
+            idempotency::check_batch(stream, &events)?;
+            let mut conn = self.writer.acquire().await.map_err(backend_error)?;
+            // IMMEDIATE takes the write lock up front, so no other process can slip in between
+            // our checks and our insert; dropping `tx` on an error rolls everything back.
+            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(backend_error)?;
+            let appended = append_if_in(&mut tx, stream, expected, events, condition).await?;
+            tx.commit().await.map_err(backend_error)?;
+            self.appended.appended(&appended);
+            Ok(appended)
+        }
+        .instrument(span)
+        .await
+    }
+
     /// Closes both pools, waiting for running statements.
     pub async fn close(&self) {
         self.writer.close().await;
@@ -261,20 +286,7 @@ impl EventStore for SqliteStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError> {
-        let span = append_span(BACKEND, stream, events.len());
-        async move {
-            idempotency::check_batch(stream, &events)?;
-            let mut conn = self.writer.acquire().await.map_err(backend_error)?;
-            // IMMEDIATE takes the write lock up front, so no other process can slip in between
-            // our version check and our insert; dropping `tx` on an error rolls everything back.
-            let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(backend_error)?;
-            let appended = append_in(&mut tx, stream, expected, events).await?;
-            tx.commit().await.map_err(backend_error)?;
-            self.appended.appended(&appended);
-            Ok(appended)
-        }
-        .instrument(span)
-        .await
+        self.append_if_in(stream, expected, events, None).await
     }
 
     async fn visit_stream<F>(

@@ -21,6 +21,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("sql/10_personal_keys.sql"),
     include_str!("sql/11_append_time.sql"),
     include_str!("sql/12_snapshots_sealed.sql"),
+    include_str!("sql/13_tags.sql"),
 ];
 
 /// The version this program brings a schema to.

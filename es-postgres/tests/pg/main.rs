@@ -1,6 +1,7 @@
 //! Tests against a real PostgreSQL: `ES_POSTGRES_URL`, by default the local server.
 
 mod beside;
+mod boundaries;
 mod conformance;
 mod isolation;
 mod order;

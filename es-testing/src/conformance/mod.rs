@@ -11,6 +11,7 @@
 //! Each check panics with a message saying what the store did wrong.
 
 mod appends;
+pub mod boundaries;
 mod concurrency;
 pub mod inspect;
 mod integrity;
