@@ -5,7 +5,8 @@
 
 /// Implements the listed store traits for `Wrapper<S>` by forwarding every method to its field
 /// `field: S`. Traits: `SnapshotStore`, `CheckpointStore`, `Leases`, `DeadLetters`, `Links`,
-/// `Rewrite`, `Turns` (the wrapped store's turns as they are), `Privacy` (its keyring), `Inspect`. Write by hand the ones the wrapper
+/// `Rewrite`, `Turns` (the wrapped store's turns as they are), `Privacy` (its keyring), `Inspect`,
+/// `Boundaries` (tags and conditional appends). Write by hand the ones the wrapper
 /// changes (`EventStore` always: it is the wrapper's reason to be).
 ///
 /// ```
@@ -194,6 +195,29 @@ macro_rules! __forward_store_trait {
             }
             async fn schema_version(&self) -> ::core::result::Result<::core::option::Option<i64>, $crate::StoreError> {
                 self.$f.schema_version().await
+            }
+        }
+    };
+    (Boundaries, $w:ident, $s:ident, $f:ident) => {
+        impl<$s: $crate::store::Boundaries> $crate::store::Boundaries for $w<$s> {
+            async fn visit_query<F>(
+                &self,
+                query: &$crate::store::Query,
+                visit: F,
+            ) -> ::core::result::Result<$crate::store::Seen, $crate::StoreError>
+            where
+                F: FnMut(&$crate::EventRef<'_>, &[&str]) -> ::core::result::Result<(), $crate::StoreError> + Send,
+            {
+                self.$f.visit_query(query, visit).await
+            }
+            async fn append_if(
+                &self,
+                stream: &str,
+                expected: $crate::ExpectedVersion,
+                events: ::std::vec::Vec<$crate::NewEvent>,
+                condition: &$crate::store::AppendCondition,
+            ) -> ::core::result::Result<$crate::Appended, $crate::StoreError> {
+                self.$f.append_if(stream, expected, events, condition).await
             }
         }
     };

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_nats::jetstream;
 use async_nats::Client;
-use es_core::consume::{Feed, FeedError, Stepped};
+use es_core::consume::{Feed, FeedError, Outage, Stepped};
 use es_core::integration::Contract;
 use es_core::personal::Privacy;
 use es_core::{Cursor, DeadLetters, EventStore, Leases, RetryPolicy};
@@ -159,11 +159,16 @@ where
         tokio::pin!(stop);
         let mut watch = feed.store().watch();
         let mut wait = self.publisher.options.backoff.0;
+        let mut store_down = Outage::default();
         loop {
             if let Some(watch) = &mut watch {
                 watch.mark_seen();
             }
-            let (caught_up, standby) = match feed.step().await.map_err(relay_error) {
+            let stepped = feed.step().await.map_err(relay_error);
+            if stepped.is_ok() {
+                store_down.recovered(feed.name());
+            }
+            let (caught_up, standby) = match stepped {
                 Ok(Stepped::Worked { read, more, .. }) => {
                     if read > 0 {
                         self.broker_recovered();
@@ -177,6 +182,15 @@ where
                         biased;
                         () = &mut stop => return Ok(()),
                         () = self.broker_failed(&why, &mut wait) => continue,
+                    }
+                }
+                // The event store down (a failover): wait with backoff too, as for the broker.
+                Err(RelayError::Store(e)) => {
+                    let pause = store_down.failed(feed.name(), &e);
+                    tokio::select! {
+                        biased;
+                        () = &mut stop => return Ok(()),
+                        () = tokio::time::sleep(pause) => continue,
                     }
                 }
                 Err(other) => return Err(other),

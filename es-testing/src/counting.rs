@@ -143,4 +143,4 @@ impl<T: Turn> Turn for CountingTurn<T> {
     }
 }
 
-es_core::forward_store_traits!(CountingStore<S>.inner: SnapshotStore, DeadLetters, Leases, CheckpointStore, Links, Rewrite, Privacy, Inspect);
+es_core::forward_store_traits!(CountingStore<S>.inner: SnapshotStore, DeadLetters, Leases, CheckpointStore, Links, Rewrite, Privacy, Inspect, Boundaries);

@@ -188,4 +188,4 @@ impl<S: CheckpointStore> CheckpointStore for FaultyStore<S> {
     }
 }
 
-es_core::forward_store_traits!(FaultyStore<S>.inner: Turns, SnapshotStore, DeadLetters, Links, Rewrite, Privacy, Inspect);
+es_core::forward_store_traits!(FaultyStore<S>.inner: Turns, SnapshotStore, DeadLetters, Links, Rewrite, Privacy, Inspect, Boundaries);

@@ -58,6 +58,16 @@ async fn drop_pg(store: AnyStore) {
 
 mod memory {
     es_testing::store_conformance!(es_cli::AnyStore::open("memory:").await.expect("open memory:"));
+
+    /// Tags and conditional appends through `AnyStore`, and through a `CountingStore` wrapping
+    /// it (its forwarding is one line of `forward_store_traits!`).
+    mod boundaries {
+        es_testing::boundary_conformance!(es_cli::AnyStore::open("memory:").await.expect("open memory:"));
+    }
+
+    mod counted_boundaries {
+        es_testing::boundary_conformance!(es_testing::CountingStore::new(es_core::MemoryStore::new()));
+    }
 }
 
 mod sqlite {
@@ -86,6 +96,10 @@ mod postgres {
     }
 
     es_testing::store_conformance!(super::pg_store().await, reopen = reopen, teardown = super::drop_pg);
+
+    mod boundaries {
+        es_testing::boundary_conformance!(super::super::pg_store().await, teardown = super::super::drop_pg);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -28,7 +28,7 @@ const WITHDRAWALS: u64 = 6;
 const BATCH: usize = 7;
 
 /// Each account: opened, a deposit, then withdrawals of 100 (each one reviewed).
-async fn fill<S: EventStore>(store: &S) {
+pub(crate) async fn fill<S: EventStore>(store: &S) {
     for a in 0..ACCOUNTS {
         let mut events = vec![
             NewEvent::new("AccountOpened", 1, json!({ "owner": format!("o{}", a % 3) })),
@@ -298,4 +298,33 @@ async fn a_failed_save_does_not_apply_the_batch_twice() {
     let expected: u64 =
         (0..ACCOUNTS).map(|a| 10_000 + a - (0..WITHDRAWALS).map(|n| 100 + n).sum::<u64>()).sum();
     assert_eq!(total, expected, "every event applied once");
+}
+
+/// A runner stepping under leases its caller takes: given a lease at a new epoch (another
+/// holder saved in between), it reloads that holder's checkpoint instead of going on from its
+/// own stale cursor and moving the checkpoint back.
+#[tokio::test]
+async fn step_under_a_new_epoch_goes_on_from_the_other_holders_checkpoint() {
+    let store = MemoryStore::new();
+    fill(&store).await;
+    let head = store.head().await.expect("head");
+    let ttl = Duration::from_secs(30);
+    let take = |owner: &'static str| {
+        let store = store.clone();
+        async move { store.acquire("balances", owner, ttl).await.expect("acquire").expect("free") }
+    };
+    let mut a = ProjectionRunner::<BalancePerOwner, _>::start("balances", store.clone()).await.expect("start").with_batch(5);
+    let first = take("a").await;
+    a.step_under(&first).await.expect("a steps");
+    store.release(&first).await.expect("release");
+
+    let second = take("b").await;
+    let mut b = ProjectionRunner::<BalancePerOwner, _>::start("balances", store.clone()).await.expect("start");
+    while b.step_under(&second).await.expect("b steps") > 0 {}
+    store.release(&second).await.expect("release");
+
+    let third = take("a").await;
+    a.step_under(&third).await.expect("a steps again");
+    let saved = store.load_checkpoint("balances").await.expect("load").expect("saved");
+    assert_eq!(saved.cursor, head, "the checkpoint went back from the other holder's");
 }

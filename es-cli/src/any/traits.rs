@@ -7,9 +7,9 @@ use es_core::inspect::{Inspect, NameCount, StreamInfo};
 use es_core::integrity::{Link, LinkKey, Links, PayloadEdit, Rewrite, Rewritten};
 use es_core::personal::{Keyring, Privacy};
 use es_core::{
-    AppendWatch, Appended, Checkpoint, CheckpointStore, Cursor, DeadLetters, EventRef, EventStore,
-    ExpectedVersion, Lease, Leases, Lend, LocalQueue, MemoryTurn, NewEvent, Parked, Snapshot, SnapshotStore,
-    StoreError, StoredEvent, Turn, Turns, Uuid,
+    AppendCondition, AppendWatch, Appended, Boundaries, Checkpoint, CheckpointStore, Cursor, DeadLetters,
+    EventRef, EventStore, ExpectedVersion, Lease, Leases, Lend, LocalQueue, MemoryTurn, NewEvent, Parked,
+    Query, Seen, Snapshot, SnapshotStore, StoreError, StoredEvent, Turn, Turns, Uuid,
 };
 use es_postgres::PgTurn;
 use es_sqlite::SqliteTurn;
@@ -266,5 +266,24 @@ impl Turn for AnyTurn<'_> {
 impl Privacy for AnyStore {
     fn keys(&self) -> Option<Keyring> {
         each!(self, s => s.keys())
+    }
+}
+
+impl Boundaries for AnyStore {
+    async fn visit_query<F>(&self, query: &Query, visit: F) -> Result<Seen, StoreError>
+    where
+        F: FnMut(&EventRef<'_>, &[&str]) -> Result<(), StoreError> + Send,
+    {
+        each!(self, s => s.visit_query(query, visit).await)
+    }
+
+    async fn append_if(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        condition: &AppendCondition,
+    ) -> Result<Appended, StoreError> {
+        each!(self, s => s.append_if(stream, expected, events, condition).await)
     }
 }

@@ -121,7 +121,14 @@ impl<C: Consume, S: EventStore + CheckpointStore> Feed<C, S> {
 
     async fn attempt(&mut self, given: Option<&Lease>) -> Result<Attempt, Failure> {
         let lease = match (given, &self.lease_ops, &mut self.leasing) {
-            (Some(lease), _, _) => Some(lease.clone()),
+            (Some(lease), _, _) => {
+                if self.given_epoch != Some(lease.epoch) {
+                    // A lease at another epoch: whoever held it in between may have saved.
+                    self.given_epoch = Some(lease.epoch);
+                    self.stale = true;
+                }
+                Some(lease.clone())
+            }
             (None, Some(ops), Some(leasing)) => {
                 match leasing.take(ops.as_ref(), &self.name, &self.owner).await? {
                     Took::Kept(lease) => Some(lease),

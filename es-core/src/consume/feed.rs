@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::consumer::Consume;
 use super::error::FeedError;
 use super::fence::{LeaseOps, Leasing};
+use super::outage::Outage;
 use super::parking::{Failures, Parking};
 use super::status::{FeedStatus, Stepped};
 use crate::personal::{Keyring, Privacy};
@@ -73,6 +74,9 @@ pub struct Feed<C, S> {
     pub(super) failures: Failures,
     /// Parked events to leave out of the batches until the checkpoint passes them.
     pub(super) skip: Vec<(Uuid, Cursor)>,
+    /// The epoch of the last lease a caller gave `step_under`: another one means another
+    /// holder may have saved in between, so the checkpoint is reloaded.
+    pub(super) given_epoch: Option<u64>,
 }
 
 impl<C: Consume, S: EventStore + CheckpointStore + Privacy> Feed<C, S> {
@@ -100,6 +104,7 @@ impl<C: Consume, S: EventStore + CheckpointStore + Privacy> Feed<C, S> {
             parking: None,
             failures: Failures::default(),
             skip: Vec::new(),
+            given_epoch: None,
         }
     }
 }
@@ -215,16 +220,36 @@ impl<C: Consume, S: EventStore + CheckpointStore> Feed<C, S> {
     }
 
     /// Catches up, then follows new events (woken by the store's signal, or every poll) until
-    /// `stop` completes; then gives the lease up, if it holds one. An error that outlasted the
-    /// retries ends it with the consumer at its last checkpoint: run it again to go on.
+    /// `stop` completes; then gives the lease up, if it holds one.
+    ///
+    /// A store that keeps failing after the retries (a failover, a restart) does not end it: it
+    /// waits with backoff (100 ms doubling to 30 s, a warning at the start and once a minute)
+    /// and goes on from the last checkpoint. The consumer failing every attempt on an event
+    /// (without parking) ends it, the consumer at its last checkpoint, just before that event.
     pub async fn run(&mut self, stop: impl Future<Output = ()>) -> Result<(), FeedError> {
         tokio::pin!(stop);
         let mut watch = self.store.watch();
+        let mut outage = Outage::default();
         loop {
             if let Some(watch) = &mut watch {
                 watch.mark_seen();
             }
-            let (idle, standby) = match self.step().await? {
+            let stepped = match self.step().await {
+                Ok(stepped) => {
+                    outage.recovered(&self.name);
+                    stepped
+                }
+                Err(FeedError::Store(e)) => {
+                    let wait = outage.failed(&self.name, &e);
+                    tokio::select! {
+                        biased;
+                        () = &mut stop => break,
+                        () = tokio::time::sleep(wait) => continue,
+                    }
+                }
+                Err(e) => return Err(e),
+            };
+            let (idle, standby) = match stepped {
                 Stepped::Worked { more, .. } => (!more, false),
                 Stepped::Standby { .. } | Stepped::Fenced { .. } => (true, true),
             };
@@ -316,11 +341,24 @@ impl<C: Consume, S: EventStore + CheckpointStore> Feed<C, S> {
         })
     }
 
-    /// Moves the checkpoint to `cursor` (a stateless consumer's replay), saved plainly.
+    /// Moves the checkpoint to `cursor` (a stateless consumer's replay): under a lease, saved
+    /// fenced (taking the lease first), so that the holder's next save cannot undo it.
     pub(crate) async fn seek(&mut self, cursor: Cursor) -> Result<(), StoreError> {
         self.stale = true;
         let checkpoint = Checkpoint { cursor, state: None, saved_at: crate::store::time::now_micros() };
-        self.store.save_checkpoint(&self.name, checkpoint).await?;
+        match (&self.lease_ops, &mut self.leasing) {
+            (Some(ops), Some(leasing)) => {
+                let lease = match leasing.take(ops.as_ref(), &self.name, &self.owner).await? {
+                    super::fence::Took::Kept(lease) | super::fence::Took::New(lease) => lease,
+                    super::fence::Took::Standby(holder) => {
+                        let epoch = holder.map_or(0, |h| h.epoch);
+                        return Err(StoreError::Fenced { lease: self.name.clone(), epoch });
+                    }
+                };
+                ops.save_fenced(checkpoint, &lease).await?;
+            }
+            _ => self.store.save_checkpoint(&self.name, checkpoint).await?,
+        }
         self.cursor = cursor;
         self.skip.clear();
         Ok(())

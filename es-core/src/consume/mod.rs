@@ -50,6 +50,7 @@ pub mod deadline;
 mod error;
 mod feed;
 mod fence;
+mod outage;
 mod parking;
 mod projected;
 pub mod projection;
@@ -68,6 +69,7 @@ pub use deadline::{
 };
 pub use error::{ConsumeError, FeedError};
 pub use feed::Feed;
+pub use outage::Outage;
 pub use projected::Projected;
 pub use projection::{Project, Projection};
 pub use reactor::{React, ReactContext, ReactError, Reactor};

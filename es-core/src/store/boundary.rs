@@ -105,7 +105,9 @@ impl std::fmt::Display for Query {
 ///
 /// `head` is the cursor up to which the read saw every matching event; `matched` how many it
 /// lent. Stores whose global order is their commit order compare positions after `head`
-/// (memory, SQLite); PostgreSQL, whose positions are not in commit order, counts.
+/// (memory, SQLite); PostgreSQL, whose positions are not in commit order, counts the matches
+/// again under its locks. So only a `Seen` that [`Boundaries::visit_query`] returned means
+/// anything to every store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Seen {
     /// Every matching event up to here was read.

@@ -17,7 +17,7 @@ use super::route::{Executes, Fire, Route};
 use super::schedule::ScheduledCommand;
 use super::tracker::Tracker;
 use crate::consume::fence::LeaseOps;
-use crate::consume::{Feed, FeedStatus};
+use crate::consume::{Feed, FeedError, FeedStatus, Outage};
 use crate::repository::RetryPolicy;
 use crate::store::checkpoint::CheckpointStore;
 use crate::store::lease::{worker_id, Lease, Leases};
@@ -251,16 +251,35 @@ impl<S: EventStore + CheckpointStore + crate::personal::Privacy> Deadlines<S> {
 
     /// Ticks until `stop` completes: catches up, fires what is due, then sleeps until the next
     /// due time, the store's append signal, or the poll (shorter on standby and to renew the
-    /// lease in time). Then gives the lease up. An error ends it with the pending set at its
-    /// last checkpoint: run it again to go on.
+    /// lease in time). Then gives the lease up.
+    ///
+    /// A store that keeps failing, or a deadline whose command keeps failing, does not end it:
+    /// it waits with backoff (100 ms doubling to 30 s, warning at the start and once a minute)
+    /// and tries again, the failing deadline still pending. A deadline event that does not
+    /// decode ends it, the pending set at its last checkpoint.
     pub async fn run(&mut self, stop: impl Future<Output = ()>) -> Result<(), DeadlineError> {
         tokio::pin!(stop);
         let mut watch = self.store.watch();
+        let mut outage = Outage::default();
         loop {
             if let Some(watch) = &mut watch {
                 watch.mark_seen();
             }
-            let tick = self.tick().await?;
+            let tick = match self.tick().await {
+                Ok(tick) => {
+                    outage.recovered(self.feed.name());
+                    tick
+                }
+                Err(e @ DeadlineError::Feed(FeedError::Consumer { .. })) => return Err(e),
+                Err(e) => {
+                    let wait = outage.failed(self.feed.name(), &e);
+                    tokio::select! {
+                        biased;
+                        () = &mut stop => break,
+                        () = tokio::time::sleep(wait) => continue,
+                    }
+                }
+            };
             let standby = tick == Tick::Standby;
             let wait = self.wait(standby);
             let signal = async {

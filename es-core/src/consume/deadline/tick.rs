@@ -80,6 +80,7 @@ impl<S: EventStore + CheckpointStore> Deadlines<S> {
         let mut fired = Vec::with_capacity(due.len());
         let mut marks = Vec::new();
         let mut checked = None;
+        let mut failed = None;
         for p in due {
             if !self.still_held(&mut checked).await? {
                 self.mark(&mut marks).await?;
@@ -91,12 +92,11 @@ impl<S: EventStore + CheckpointStore> Deadlines<S> {
                     marks.push(self.fired_event(&firing)?);
                     fired.push(firing);
                 }
+                // One deadline that fails (its target's stream cannot be read, say) holds back
+                // no other: the rest fire, and it stays pending, to be tried again.
                 Err(e) => {
-                    // What fired before it is recorded, so that it is not fired again.
-                    if let Err(mark) = self.mark(&mut marks).await {
-                        tracing::debug!(error = %mark, "fired deadlines not recorded: they fire again, recording nothing twice");
-                    }
-                    return Err(e);
+                    tracing::warn!(deadlines = %self.feed.name(), id = %p.id, command = %p.command, target = %p.target, error = %e, "a due deadline failed: it stays pending");
+                    failed.get_or_insert(e);
                 }
             }
             if marks.len() >= MARKS_PER_APPEND {
@@ -104,7 +104,10 @@ impl<S: EventStore + CheckpointStore> Deadlines<S> {
             }
         }
         self.mark(&mut marks).await?;
-        Ok(Tick::Fired(fired))
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(Tick::Fired(fired)),
+        }
     }
 
     /// Whether the lease is still held at the epoch of the last batch (renewing it), looked at
