@@ -53,6 +53,7 @@
 //! - [`conformance`]: the checks every `EventStore` must pass, and [`store_conformance!`] to run
 //!   them all for a store in one line.
 
+mod advance;
 pub mod conformance;
 mod counting;
 mod deadlines;
@@ -67,6 +68,7 @@ pub mod roundtrip;
 mod scenario;
 mod upcasting;
 
+pub use advance::Advanced;
 pub use counting::{CountingStore, CountingTurn};
 pub use deadlines::{fired, scheduled_by, VirtualClock};
 pub use events::IntoEvents;

@@ -181,6 +181,14 @@ where
         self.applied(actual)
     }
 
+    /// Moves a virtual clock on by `elapsed` after the (accepted) command: see
+    /// [`Then::advance`].
+    #[track_caller]
+    pub fn advance(self, elapsed: Duration) -> crate::Advanced<A> {
+        let events = self.accepted("events", &[]);
+        self.applied(events).advance(elapsed)
+    }
+
     /// The produced events after checking each survives the codec; fails on a refusal.
     #[track_caller]
     fn accepted(&self, expected_what: &str, expected: &[A::Event]) -> Vec<A::Event> {
@@ -236,6 +244,16 @@ impl<A: Aggregate> Then<A> {
     /// The events the command produced.
     pub fn events(&self) -> &[A::Event] {
         &self.events
+    }
+
+    /// The state and the events, for the steps that go on from here (`advance`).
+    pub(crate) fn into_parts(self) -> (A, Vec<A::Event>) {
+        (self.state, self.events)
+    }
+
+    /// A scenario at `state` after `events`.
+    pub(crate) fn from_parts(state: A, events: Vec<A::Event>) -> Self {
+        Then { state, events }
     }
 }
 

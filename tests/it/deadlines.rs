@@ -147,6 +147,31 @@ fn opening_a_cart_schedules_its_cancellation() {
         .then((CartConfirmed, Deadline::cancel::<CancelCart>("c1")));
 }
 
+/// The virtual clock in given / when / then: a day later the cancellation fires and cancels the
+/// cart; a millisecond before, nothing has.
+#[test]
+fn a_day_later_the_cancellation_fires() {
+    ShoppingCart::given_nothing()
+        .when(OpenCart { id: "c1".into() })
+        .advance(DAY - Duration::from_millis(1))
+        .then_fired(Vec::<CancelCart>::new());
+    ShoppingCart::given_nothing()
+        .when(OpenCart { id: "c1".into() })
+        .advance(DAY)
+        .then_fired([CancelCart])
+        .fire::<CancelCart>()
+        .then_state(|cart| assert_eq!(cart.cancelled, 1));
+}
+
+#[test]
+#[should_panic(expected = "were not those expected")]
+fn then_fired_fails_when_nothing_is_due() {
+    let _ = ShoppingCart::given_nothing()
+        .when(OpenCart { id: "c1".into() })
+        .advance(DAY / 2)
+        .then_fired([CancelCart]);
+}
+
 #[test]
 #[should_panic(expected = "did not schedule what was expected")]
 fn then_scheduled_after_fails_on_another_delay() {
