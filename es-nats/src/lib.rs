@@ -61,6 +61,7 @@
 
 mod broker;
 mod error;
+mod jetstream;
 mod message;
 mod options;
 mod publisher;
@@ -69,6 +70,7 @@ mod status;
 
 pub use broker::{connect, how_to_start, url_from_env, LOCAL_URL};
 pub use error::RelayError;
+pub use jetstream::{JetStreamError, JetStreamOptions, JetStreamStore, JetStreamTurn};
 pub use message::{
     build_headers, escape_header_value, headers, message_id, unescape_header_value, Unpublishable,
 };
