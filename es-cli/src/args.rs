@@ -75,13 +75,18 @@ pub enum Command {
     Rebuild {
         /// The projection's name (its checkpoint's).
         name: String,
-        /// Build a new version beside the live one, switching readers to it once caught up,
-        /// instead of rebuilding in place.
+        /// Build a new version beside the live one until it has caught up, instead of
+        /// rebuilding in place. Readers keep reading the live version: the new version's
+        /// workers switch them when they start and catch up.
         #[arg(long)]
         beside: bool,
         /// The version to build beside (default: the active version plus one).
         #[arg(long, requires = "beside")]
         version: Option<u64>,
+        /// Switch readers to the new version once it has caught up. Only while workers of that
+        /// version run: nothing else keeps it current after this command ends.
+        #[arg(long, requires = "beside")]
+        switch: bool,
     },
 }
 

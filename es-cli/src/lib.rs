@@ -197,8 +197,9 @@ impl App {
             // `execute` runs it before any store is opened: it opens the store its own way.
             Command::Migrate => return Err(CliError::new("migrate opens the store itself")),
             Command::Rebuild { name, beside: false, .. } => self.rebuild(store, name, out).await?,
-            Command::Rebuild { name, beside: true, version } => {
-                self.rebuild_beside(store, name, *version, out).await?
+            Command::Rebuild { name, beside: true, version, switch } => {
+                let plan = beside::Plan { version: *version, switch: *switch };
+                self.rebuild_beside(store, name, plan, out).await?
             }
         }
         Ok(true)
@@ -220,17 +221,17 @@ impl App {
         &self,
         store: &AnyStore,
         name: &str,
-        version: Option<u64>,
+        plan: beside::Plan,
         out: &mut Output<'_>,
     ) -> Result<(), CliError> {
         let rebuilder = self.rebuilder(name)?;
         let mut progress = Progress::new("rebuild beside", store.head().await?.position(), out.interactive);
         let built = match store {
             AnyStore::Sqlite(s) => {
-                rebuilder.beside_sqlite(s.clone(), name, version, &mut progress, out.w).await
+                rebuilder.beside_sqlite_with(s.clone(), name, plan, &mut progress, out.w).await
             }
             AnyStore::Postgres(s) => {
-                rebuilder.beside_postgres(s.clone(), name, version, &mut progress, out.w).await
+                rebuilder.beside_postgres_with(s.clone(), name, plan, &mut progress, out.w).await
             }
             AnyStore::Memory(_) => Err(no_memory_rebuild()),
         }?;

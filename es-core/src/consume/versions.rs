@@ -7,11 +7,13 @@
 //! readers read: a checkpoint named [`active_key`] (`name@active`) whose state is an
 //! [`ActiveVersion`]. No record means version 1.
 //!
-//! A version switches when its feed has caught up (a batch read everything committed) and it is
-//! newer than the active one: [`switch`] takes the lease `name@active` and saves the new record
-//! fenced by it, so that of several processes exactly one switches, and a version never moves
-//! back. An older version's worker that sees a newer active version retires: it gives its lease
-//! up and stops. Its checkpoint can then be dropped with [`retire`].
+//! A version switches when its feed has caught up (a batch read everything committed), it is
+//! newer than the active one, and it is not behind the active one's checkpoint: [`switch`] takes
+//! the lease `name@active` under a fresh owner id, compares with the active version's checkpoint,
+//! and saves the new record fenced by the lease, so that of several processes exactly one
+//! switches, a version never moves back, and readers never see the model go back to an earlier
+//! position. An older version's worker that sees a newer active version retires: it gives its
+//! lease up and stops. Its checkpoint can then be dropped with [`retire`].
 //!
 //! ```
 //! use es_core::consume::versions::{self, Switched};
@@ -20,9 +22,9 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! let store = MemoryStore::new();
 //! assert_eq!(versions::active_version(&store, "balances").await?, 1, "no record: version 1");
-//! let to2 = versions::switch(&store, "balances", 2, Cursor::at(10), "w1").await?;
+//! let to2 = versions::switch(&store, "balances", 2, Cursor::at(10)).await?;
 //! assert_eq!(to2, Switched::Now { from: None });
-//! let again = versions::switch(&store, "balances", 2, Cursor::at(12), "w2").await?;
+//! let again = versions::switch(&store, "balances", 2, Cursor::at(12)).await?;
 //! assert_eq!(again, Switched::Already { active: 2 }, "exactly once");
 //! assert_eq!(versions::active_version(&store, "balances").await?, 2);
 //! assert_eq!(versions::versioned_name("balances", 2), "balances@2");
@@ -147,20 +149,35 @@ pub enum Switched {
     },
     /// Nothing: another process is switching right now; look again later.
     Busy,
+    /// Nothing: the active version's checkpoint is at `at`, past the cursor given, so readers
+    /// would see the model go back; read on and switch again.
+    Behind {
+        /// The active version.
+        active: u64,
+        /// Its checkpoint's cursor.
+        at: Cursor,
+    },
 }
 
 /// Makes version `to` of `name` the active one, caught up to `cursor`, unless the same or a
-/// newer version is active already. Of several processes switching at once, exactly one does:
-/// the record is saved fenced by the lease `name@active`, taken as `owner` for the switch.
+/// newer version is active already ([`Switched::Already`]) or the active version's checkpoint
+/// is past `cursor` ([`Switched::Behind`]: read on first). Of several processes switching at
+/// once, exactly one does: the record is saved fenced by the lease `name@active`, taken under a
+/// fresh [`worker_id`](crate::store::lease::worker_id) for each switch.
+///
+/// The comparison with the active version is made under that lease, but the active version's
+/// workers do not take it: one of them may still save a batch between the comparison and the
+/// switch (a few milliseconds). Table projections on PostgreSQL lock the active version's
+/// checkpoint row for the switch and have no such window.
 pub async fn switch<S: Leases>(
     store: &S,
     name: &str,
     to: u64,
     cursor: Cursor,
-    owner: &str,
 ) -> Result<Switched, StoreError> {
     let key = active_key(name);
-    let Some(lease) = store.acquire(&key, owner, SWITCH_TTL).await? else { return Ok(Switched::Busy) };
+    let owner = format!("switch/{}", crate::store::lease::worker_id());
+    let Some(lease) = store.acquire(&key, &owner, SWITCH_TTL).await? else { return Ok(Switched::Busy) };
     let result = switch_under(store, name, to, cursor, &lease).await;
     let released = store.release(&lease).await;
     let switched = result?;
@@ -180,6 +197,12 @@ async fn switch_under<S: Leases>(
         return Ok(Switched::Already { active });
     }
     let from = previous.as_ref().map(|p| p.version);
+    let active = from.unwrap_or(1);
+    let at = store.load_checkpoint(&versioned_name(name, active)).await?.map(|c| c.cursor);
+    if let Some(at) = at.filter(|at| *at > cursor) {
+        tracing::debug!(projection = %name, to, active, %at, %cursor, "not switching: behind the active version");
+        return Ok(Switched::Behind { active, at });
+    }
     let record = ActiveVersion::switched(previous, to, cursor);
     let checkpoint =
         Checkpoint { cursor, state: Some(record.to_state()?), saved_at: crate::store::time::now_micros() };
@@ -295,19 +318,10 @@ mod tests {
     #[tokio::test]
     async fn a_switch_happens_once_and_never_moves_back() {
         let store = MemoryStore::new();
-        assert_eq!(switch(&store, "p", 2, Cursor::at(5), "a").await.ok(), Some(Switched::Now { from: None }));
-        assert_eq!(
-            switch(&store, "p", 2, Cursor::at(6), "b").await.ok(),
-            Some(Switched::Already { active: 2 })
-        );
-        assert_eq!(
-            switch(&store, "p", 1, Cursor::at(7), "b").await.ok(),
-            Some(Switched::Already { active: 2 })
-        );
-        assert_eq!(
-            switch(&store, "p", 3, Cursor::at(8), "b").await.ok(),
-            Some(Switched::Now { from: Some(2) })
-        );
+        assert_eq!(switch(&store, "p", 2, Cursor::at(5)).await.ok(), Some(Switched::Now { from: None }));
+        assert_eq!(switch(&store, "p", 2, Cursor::at(6)).await.ok(), Some(Switched::Already { active: 2 }));
+        assert_eq!(switch(&store, "p", 1, Cursor::at(7)).await.ok(), Some(Switched::Already { active: 2 }));
+        assert_eq!(switch(&store, "p", 3, Cursor::at(8)).await.ok(), Some(Switched::Now { from: Some(2) }));
         let record = active(&store, "p").await.ok().flatten().expect("a record");
         assert_eq!((record.version, record.switches_to(2), record.switches_to(3)), (3, 1, 1));
         assert!(matches!(retire(&store, "p", 3).await, Err(VersionError::Active { version: 3, .. })));
@@ -318,8 +332,44 @@ mod tests {
     async fn a_switch_waits_for_another_switcher() {
         let store = MemoryStore::new();
         let held = store.acquire(&active_key("p"), "other", SWITCH_TTL).await.ok().flatten().expect("lease");
-        assert_eq!(switch(&store, "p", 2, Cursor::at(5), "a").await.ok(), Some(Switched::Busy));
+        assert_eq!(switch(&store, "p", 2, Cursor::at(5)).await.ok(), Some(Switched::Busy));
         store.release(&held).await.expect("release");
-        assert_eq!(switch(&store, "p", 2, Cursor::at(5), "a").await.ok(), Some(Switched::Now { from: None }));
+        assert_eq!(switch(&store, "p", 2, Cursor::at(5)).await.ok(), Some(Switched::Now { from: None }));
+    }
+
+    /// Version 2 read up to 990, version 1 saved 1000 meanwhile: switching would show readers
+    /// the model at 990 after 1000. Refused until version 2 is at least where version 1 is.
+    #[tokio::test]
+    async fn a_switch_waits_until_the_new_version_is_not_behind_the_active_one() {
+        let store = MemoryStore::new();
+        let saved = |at| Checkpoint {
+            cursor: Cursor::at(at),
+            state: None,
+            saved_at: crate::store::time::now_micros(),
+        };
+        store.save_checkpoint("p", saved(1000)).await.expect("version 1 at 1000");
+        let behind = Switched::Behind { active: 1, at: Cursor::at(1000) };
+        assert_eq!(switch(&store, "p", 2, Cursor::at(990)).await.ok(), Some(behind));
+        assert_eq!(active_version(&store, "p").await.ok(), Some(1), "nothing switched");
+        assert_eq!(switch(&store, "p", 2, Cursor::at(1000)).await.ok(), Some(Switched::Now { from: None }));
+        // Version 3 against the active version 2's checkpoint.
+        store.save_checkpoint("p@2", saved(1200)).await.expect("version 2 at 1200");
+        let behind = Switched::Behind { active: 2, at: Cursor::at(1200) };
+        assert_eq!(switch(&store, "p", 3, Cursor::at(1100)).await.ok(), Some(behind));
+        assert_eq!(
+            switch(&store, "p", 3, Cursor::at(1300)).await.ok(),
+            Some(Switched::Now { from: Some(2) })
+        );
+    }
+
+    #[tokio::test]
+    async fn every_switch_takes_the_lease_under_a_fresh_owner() {
+        let store = MemoryStore::new();
+        switch(&store, "p", 2, Cursor::at(1)).await.expect("switch");
+        let first = store.lease(&active_key("p")).await.ok().flatten().expect("a lease row");
+        switch(&store, "p", 3, Cursor::at(1)).await.expect("switch");
+        let second = store.lease(&active_key("p")).await.ok().flatten().expect("a lease row");
+        assert!(first.owner.starts_with("switch/"), "{first:?}");
+        assert_ne!(first.owner, second.owner);
     }
 }

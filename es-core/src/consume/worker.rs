@@ -89,6 +89,9 @@ pub struct ProjectionWorker<P, S> {
     phase: Phase,
     /// The version active before this worker switched to its own, when it did.
     switched: Option<Switched>,
+    /// Whether the last switch was refused because the active version is further: read on at
+    /// once rather than wait for the store's signal.
+    behind: bool,
 }
 
 impl<P, S> ProjectionWorker<P, S>
@@ -114,6 +117,7 @@ where
             version: None,
             phase: Phase::Active,
             switched: None,
+            behind: false,
         }
     }
 
@@ -133,9 +137,9 @@ where
         self
     }
 
-    /// Events per batch (and per checkpoint).
+    /// Events per batch (and per checkpoint), at least 1.
     pub fn batch(mut self, batch: usize) -> Self {
-        self.batch = batch;
+        self.batch = batch.max(1);
         self.feed = self.feed.batch(batch);
         self
     }
@@ -186,8 +190,9 @@ where
     /// failed batch leaves the read model at its last checkpoint.
     ///
     /// A versioned worker that caught up looks at the active version: it switches to its own
-    /// when that is newer, and retires when an even newer one is active. A retired worker's
-    /// step does nothing and returns [`Step::Standby`] with no holder.
+    /// when that is newer and not behind the active version's checkpoint (else it reads on and
+    /// tries again), and retires when an even newer one is active. A retired worker's step does
+    /// nothing and returns [`Step::Standby`] with no holder.
     pub async fn step(&mut self) -> Result<Step, StoreError> {
         if let Phase::Retired { .. } = self.phase {
             return Ok(Step::Standby { holder: None });
@@ -210,19 +215,20 @@ where
     async fn settle(&mut self, version: u64) -> Result<(), StoreError> {
         let store = self.feed.store().clone();
         let active = versions::active(&store, &self.name).await?.map(|a| a.version);
+        self.behind = false;
         self.phase = match Phase::of(version, active) {
-            Phase::Beside => {
-                let switched =
-                    versions::switch(&store, &self.name, version, self.feed.cursor(), &self.owner).await?;
-                match switched {
-                    Switched::Now { .. } => {
-                        self.switched = Some(switched);
-                        Phase::Active
-                    }
-                    Switched::Already { active } => Phase::of(version, Some(active)),
-                    Switched::Busy => Phase::Beside,
+            Phase::Beside => match versions::switch(&store, &self.name, version, self.feed.cursor()).await? {
+                switched @ Switched::Now { .. } => {
+                    self.switched = Some(switched);
+                    Phase::Active
                 }
-            }
+                Switched::Already { active } => Phase::of(version, Some(active)),
+                Switched::Behind { .. } => {
+                    self.behind = true;
+                    Phase::Beside
+                }
+                Switched::Busy => Phase::Beside,
+            },
             phase => phase,
         };
         if let Phase::Retired { active } = self.phase {
@@ -248,7 +254,9 @@ where
                 watch.mark_seen();
             }
             let idle = match self.step().await? {
-                Step::Worked { read, .. } => read < self.batch,
+                // Refused a switch while behind the active version after reading events: the
+                // events that put it behind are there to read now.
+                Step::Worked { read, .. } => read < self.batch && !(self.behind && read > 0),
                 Step::Standby { .. } | Step::Fenced { .. } => true,
             };
             if let Phase::Retired { .. } = self.phase {
@@ -277,6 +285,35 @@ where
     /// Gives the lease up, so another worker takes over without waiting for it to expire.
     pub async fn release(&mut self) -> Result<(), StoreError> {
         self.feed.release().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EventContext, MemoryStore, Project};
+    use serde::Deserialize;
+
+    #[derive(crate::Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+    struct Pinged;
+
+    #[derive(crate::Projection, Default, Serialize, Deserialize)]
+    #[projection(events(Pinged))]
+    struct Pings {
+        pings: u64,
+    }
+
+    impl Project<Pinged> for Pings {
+        fn project(&mut self, _: &Pinged, _: &EventContext<'_>) {
+            self.pings += 1
+        }
+    }
+
+    /// `batch(0)` made `run` of a versioned worker spin: a read of 0 events was never below 0.
+    #[test]
+    fn a_batch_is_at_least_one_event() {
+        let worker = ProjectionWorker::<Pings, _>::new("pings", MemoryStore::new()).batch(0).version(2);
+        assert_eq!(worker.batch, 1);
     }
 }
 

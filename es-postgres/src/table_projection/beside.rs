@@ -1,17 +1,22 @@
 //! Versions of a table projection, built beside each other: version `n` of projection `name`
 //! writes its tables into a schema of its own, `<store schema>_<name>_v<n>` (its SQL runs with
 //! that schema as its `search_path`, so it names its tables unqualified), and keeps its
-//! checkpoint as `name@n` ([`versioned_name`]). Readers query the stable schema
-//! `<store schema>_<name>`, which holds one view per table of the active version.
+//! checkpoint as `name@n` ([`checkpoint_name`]), version 1 included: the unversioned runner's
+//! checkpoint `name` goes with the tables it wrote in the session's schemas, so a version 1
+//! built beside it starts from the first event in its own empty tables. Readers query the
+//! stable schema `<store schema>_<name>`, which holds one view per table of the active version.
 //!
 //! The switch is one transaction: it locks the active version record (`name@active` in the
-//! checkpoints table), checks that no newer or equal version is active, repoints every view at
-//! the new version's tables and saves the record. A reader's query runs before or after it,
-//! never in between, and never sees a version that has not caught up. A second switcher waits
-//! on the record's row lock and then finds its version active already: the switch happens once.
+//! checkpoints table), checks that no newer or equal version is active, locks the checkpoints
+//! of the active version and of the new one and checks that the new one is not behind (readers
+//! would see the model go back), repoints every view at the new version's tables and saves the
+//! record. A batch of the active version waits for the switch on its checkpoint row, and the
+//! switch for a batch in flight. A reader's query runs before or after it, never in between, and
+//! never sees a version that has not caught up. A second switcher waits on the record's row lock
+//! and then finds its version active already: the switch happens once.
 
 use es_core::backend::{to_i64, to_micros};
-use es_core::consume::versions::{active_key, versioned_name, ActiveVersion, Switched};
+use es_core::consume::versions::{active_key, ActiveVersion, Switched};
 use es_core::{Cursor, StoreError};
 use sqlx::PgConnection;
 
@@ -54,7 +59,7 @@ impl Version {
         Ok(Version {
             name: name.to_owned(),
             version,
-            checkpoint: versioned_name(name, version),
+            checkpoint: checkpoint_name(name, version),
             tables,
             read,
         })
@@ -64,6 +69,13 @@ impl Version {
     pub(super) fn search_path(&self) -> String {
         format!("SET LOCAL search_path TO \"{}\"", self.tables)
     }
+}
+
+/// The checkpoint (and lease) name of version `version` of the table projection `name`:
+/// `name@<version>`, for version 1 too (`name` is the unversioned runner's, whose tables are
+/// elsewhere).
+pub(super) fn checkpoint_name(name: &str, version: u64) -> String {
+    format!("{name}@{}", version.max(1))
 }
 
 /// `raw` as an identifier part: lower-case ASCII letters, digits and `_`, the rest as `_`.
@@ -101,13 +113,28 @@ async fn lock_record(
     ActiveVersion::from_state(raw.as_deref())
 }
 
-/// Makes `version` the active one, caught up to `cursor`, in one transaction with repointing
-/// the readers' views at its tables; nothing when the same or a newer version is active.
-pub(super) async fn switch(
+/// The cursor of the checkpoint `name` inside `tx`, its row locked against batches until the
+/// transaction ends ([`Cursor::START`]: no checkpoint).
+async fn lock_checkpoint(
     store: &PostgresStore,
-    version: &Version,
-    cursor: Cursor,
-) -> Result<Switched, StoreError> {
+    tx: &mut PgConnection,
+    name: &str,
+) -> Result<Cursor, StoreError> {
+    let row: Option<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT commit_no, position FROM {}.es_checkpoints WHERE projection = $1 FOR SHARE",
+        store.schema()
+    ))
+    .bind(name)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(backend_error)?;
+    row.map_or(Ok(Cursor::START), super::tables::cursor_of)
+}
+
+/// Makes `version` the active one, at its checkpoint, in one transaction with repointing the
+/// readers' views at its tables; nothing when the same or a newer version is active, or when
+/// the active version's checkpoint is past this version's.
+pub(super) async fn switch(store: &PostgresStore, version: &Version) -> Result<Switched, StoreError> {
     let mut tx = crate::session::begin(store.pool()).await.map_err(backend_error)?;
     let previous = lock_record(store, &mut tx, &version.name).await?;
     if let Some(active) = previous.as_ref().map(|p| p.version).filter(|v| *v >= version.version) {
@@ -115,6 +142,14 @@ pub(super) async fn switch(
         return Ok(Switched::Already { active });
     }
     let from = previous.as_ref().map(|p| p.version);
+    let cursor = lock_checkpoint(store, &mut tx, &version.checkpoint).await?;
+    if let Some(active) = from {
+        let at = lock_checkpoint(store, &mut tx, &checkpoint_name(&version.name, active)).await?;
+        if at > cursor {
+            tx.rollback().await.map_err(backend_error)?;
+            return Ok(Switched::Behind { active, at });
+        }
+    }
     let (read, tables) = (&version.read, &version.tables);
     for ddl in [
         format!("CREATE SCHEMA IF NOT EXISTS \"{read}\""),
@@ -196,7 +231,13 @@ pub(super) async fn retire(store: &PostgresStore, version: &Version) -> Result<(
 
 #[cfg(test)]
 mod tests {
-    use super::identifier;
+    use super::{checkpoint_name, identifier};
+
+    #[test]
+    fn every_table_version_has_a_checkpoint_of_its_own() {
+        assert_eq!(checkpoint_name("ledger", 1), "ledger@1", "not the unversioned runner's `ledger`");
+        assert_eq!(checkpoint_name("ledger", 2), "ledger@2");
+    }
 
     #[test]
     fn identifiers_keep_only_lower_case_letters_digits_and_underscores() {

@@ -124,13 +124,15 @@ impl<P: TableProjection> TableProjectionRunner<P> {
 
     /// Runs version `version` of the projection beside the others (bump it when the
     /// projection's code changes): its tables in a schema of its own, its checkpoint and lease
-    /// named `name@version` (`name` for version 1). Readers query the views of
-    /// [`read_schema`](Self::read_schema), which show the active version's tables. Once this
-    /// version has caught up, and no newer one is active, a step switches the views and the
-    /// active version record to it in one transaction, exactly once whatever the number of
-    /// processes; a runner whose version is older than the active one retires
-    /// ([`phase`](Self::phase)) and applies nothing more. Set up the tables in
-    /// [`TableProjection::setup`]. An error when the schema's name would be too long.
+    /// named `name@version`, for version 1 too (an unversioned runner's checkpoint `name` goes
+    /// with its own tables: a version 1 started where an unversioned runner ran builds from the
+    /// first event). Readers query the views of [`read_schema`](Self::read_schema), which show
+    /// the active version's tables. Once this version has caught up, no newer one is active and
+    /// it is not behind the active one's checkpoint, a step switches the views and the active
+    /// version record to it in one transaction, exactly once whatever the number of processes;
+    /// a runner whose version is older than the active one retires ([`phase`](Self::phase)) and
+    /// applies nothing more. Set up the tables in [`TableProjection::setup`]. An error when the
+    /// schema's name would be too long.
     pub fn version(mut self, version: u64) -> Result<Self, StoreError> {
         let store = self.feed.store().clone();
         let projection = self.feed.into_consumer().projection;
@@ -177,21 +179,25 @@ impl<P: TableProjection> TableProjectionRunner<P> {
     }
 
     /// After a batch that read everything committed, for a versioned runner: switches to its
-    /// version when no newer one is active, retires when one is.
+    /// version when no newer one is active and it is not behind the active one (else it stays
+    /// beside, to read on), retires when a newer one is active.
     async fn settle(&mut self) -> Result<(), StoreError> {
-        let cursor = self.cursor().await?;
         let store = self.feed.store().clone();
         let Some((version, phase)) = &mut self.version else { return Ok(()) };
         let active = beside::active(&store, &version.name).await?;
         *phase = match active {
             Some(active) if active > version.version => Phase::Retired { active },
             Some(active) if active == version.version => Phase::Active,
-            _ => match beside::switch(&store, version, cursor).await? {
+            _ => match beside::switch(&store, version).await? {
                 switched @ Switched::Now { .. } => {
                     self.switched = Some(switched);
                     Phase::Active
                 }
                 Switched::Already { active } => Phase::of(version.version, Some(active)),
+                Switched::Behind { active, at } => {
+                    tracing::debug!(projection = %version.name, version = version.version, active, %at, "behind the active version: reading on before switching");
+                    Phase::Beside
+                }
                 Switched::Busy => Phase::Beside,
             },
         };

@@ -193,7 +193,7 @@ async fn rollback(open: Open) {
 }
 
 /// The cursor kept in a checkpoint row's `(commit_no, position)`.
-fn cursor_of((commit, position): (i64, i64)) -> Result<Cursor, StoreError> {
+pub(super) fn cursor_of((commit, position): (i64, i64)) -> Result<Cursor, StoreError> {
     let position = to_u64(crate::error::BACKEND, 0, "checkpoint position", position)?;
     Ok(Cursor::in_commit(to_u64(crate::error::BACKEND, position, "checkpoint commit", commit)?, position))
 }
