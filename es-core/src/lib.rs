@@ -113,7 +113,7 @@ pub use model::{
     Aggregate, Apply, Decide, Event, EventEnum, EventSet, Handle, HandlePrepared, Prepare, PrepareDecision,
     Recorded, State, States,
 };
-pub use repository::{CommandError, Decisions, Loaded, Repository, RetryPolicy, ServicedDecisions};
+pub use repository::{CommandError, Decisions, Loaded, Repository, RetryPolicy, Serviced, ServicedDecisions};
 pub use store::{
     AppendCondition, AppendSignal, AppendWatch, Appended, AppendedEvent, Boundaries, Checkpoint,
     CheckpointStore, Cursor, DeadLetters, DecodeError, DecodeFailure, EncodeError, EncodeFailure,
@@ -123,7 +123,7 @@ pub use store::{
 };
 
 /// The derives, beside the traits of the same name (as `serde::Serialize` is both).
-pub use es_macros::{Aggregate, Contract, Event, IntegrationEvent, Projection, Reactor};
+pub use es_macros::{Aggregate, Contract, Event, EventSet, IntegrationEvent, Projection, Reactor, State};
 
 pub use uuid::Uuid;
 
@@ -141,12 +141,13 @@ pub mod __private {
     pub use crate::model::{decode_current, Aggregate, Apply, Event, EventEnum, EventSet, State};
     pub use crate::personal::{PersonalField, PersonalFields, RenamedField};
     pub use crate::store::{
-        DecodeError, DecodeFailure, EncodeError, EncodeFailure, EncodedEvent, EventContext, EventRef,
+        tag, DecodeError, DecodeFailure, EncodeError, EncodeFailure, EncodedEvent, EventContext, EventRef,
     };
     pub use inventory;
     pub use serde_json;
     // Not in `::core`: named from here so the output never spells `::std`.
     pub use std::string::{String, ToString};
+    pub use std::vec::Vec;
 }
 
 /// The README's tour, compiled and run as a doctest.

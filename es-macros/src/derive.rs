@@ -98,6 +98,52 @@ impl Derive for Aggregate {
     }
 }
 
+/// `#[derive(State)]`.
+pub enum State {}
+
+impl Derive for State {
+    type Model<'a> = ast::State<'a>;
+
+    fn parse<'a>(cx: &Ctxt, input: &'a DeriveInput) -> ast::State<'a> {
+        ast::State::from_syn(cx, input)
+    }
+
+    fn check(cx: &Ctxt, model: &ast::State<'_>) {
+        check::state(cx, model);
+    }
+
+    fn expand(model: &ast::State<'_>) -> TokenStream {
+        expand::state::expand(model)
+    }
+
+    fn fallback(model: &ast::State<'_>) -> TokenStream {
+        fallback::state(model)
+    }
+}
+
+/// `#[derive(EventSet)]`.
+pub enum EventSet {}
+
+impl Derive for EventSet {
+    type Model<'a> = ast::EventSet<'a>;
+
+    fn parse<'a>(cx: &Ctxt, input: &'a DeriveInput) -> ast::EventSet<'a> {
+        ast::EventSet::from_syn(cx, input)
+    }
+
+    fn check(cx: &Ctxt, model: &ast::EventSet<'_>) {
+        check::event_set(cx, model);
+    }
+
+    fn expand(model: &ast::EventSet<'_>) -> TokenStream {
+        expand::event_set::expand(model)
+    }
+
+    fn fallback(model: &ast::EventSet<'_>) -> TokenStream {
+        fallback::event_set(model)
+    }
+}
+
 /// `#[derive(IntegrationEvent)]`.
 pub enum IntegrationEvent {}
 
@@ -197,6 +243,42 @@ mod tests {
         .to_string();
         assert_eq!(out.matches("compile_error").count(), 4, "{out}");
         assert!(out.contains("unreachable"), "{out}");
+    }
+
+    #[test]
+    fn a_state_expands_its_impl_and_a_tag_check_per_event() {
+        let out = run::<State>(&parse_quote! {
+            #[state(events(CourseCreated, StudentSubscribed), tag = course)]
+            struct Course;
+        })
+        .to_string();
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(out.contains("const TAG : & 'static str = \"course\""), "{out}");
+        assert_eq!(out.matches("has_tag").count(), 2, "{out}");
+        assert!(out.contains("event `StudentSubscribed` has no field tagged `course`"), "{out}");
+    }
+
+    #[test]
+    fn an_event_set_expands_the_codec_its_name_and_from_impls() {
+        let out = run::<EventSet>(&parse_quote! {
+            enum University { CourseCreated(CourseCreated), StudentSubscribed(StudentSubscribed) }
+        })
+        .to_string();
+        assert!(!out.contains("compile_error"), "{out}");
+        assert!(out.contains("const NAME : & 'static str = \"University\""), "{out}");
+        assert_eq!(out.matches("From < CourseCreated >").count(), 1, "{out}");
+        assert!(out.contains("EventEnum for University"), "{out}");
+        assert!(out.contains("of event set `University` are both stored as"), "{out}");
+    }
+
+    #[test]
+    fn an_invalid_event_set_on_a_struct_gets_no_stub() {
+        let out = run::<EventSet>(&parse_quote!(
+            struct University;
+        ))
+        .to_string();
+        assert!(out.contains("goes on an enum"), "{out}");
+        assert!(!out.contains("impl"), "{out}");
     }
 
     #[test]

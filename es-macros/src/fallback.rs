@@ -6,8 +6,11 @@ use quote::quote;
 use std::collections::HashSet;
 use syn::DeriveInput;
 
-use crate::ast::{Aggregate, Consumer, Event, Integration};
+use crate::ast::{Aggregate, Consumer, Event, EventSet, Integration, State};
 use crate::expand::aggregate::{aggregate_impl, event_enum};
+use crate::expand::event_enum::codec_stub;
+use crate::expand::event_set::impl_event_set;
+use crate::expand::state::impl_state;
 
 /// A stand-in `impl Event`.
 pub fn event(event: &Event) -> TokenStream {
@@ -57,21 +60,27 @@ pub fn aggregate(agg: &Aggregate) -> TokenStream {
     let enum_ident = &agg.event_enum;
     let event_enum = event_enum(agg, events);
     let aggregate_impl = aggregate_impl(agg, &[], Vec::new());
+    let codec = codec_stub(enum_ident, &syn::Generics::default());
     quote! {
         #event_enum
-        #[automatically_derived]
-        impl ::es_core::__private::EventEnum for #enum_ident {
-            fn encode(&self) -> ::core::result::Result<::es_core::__private::EncodedEvent, ::es_core::__private::EncodeError> {
-                ::core::unreachable!()
-            }
-            fn decode(
-                _: &str,
-                _: u32,
-                _: &str,
-            ) -> ::core::result::Result<Self, ::es_core::__private::DecodeFailure> {
-                ::core::unreachable!()
-            }
-        }
+        #codec
         #aggregate_impl
     }
+}
+
+/// A stand-in `impl State`.
+pub fn state(state: &State) -> TokenStream {
+    impl_state(state, quote!(::core::unreachable!()), quote!(::core::unreachable!()))
+}
+
+/// Stand-in `impl EventEnum` and `impl EventSet`, on an enum only (on a struct the mistake is
+/// the struct itself).
+pub fn event_set(set: &EventSet) -> TokenStream {
+    let input = set.original;
+    if !matches!(input.data, syn::Data::Enum(_)) {
+        return TokenStream::new();
+    }
+    let codec = codec_stub(&input.ident, &input.generics);
+    let set_impl = impl_event_set(set);
+    quote!(#codec #set_impl)
 }

@@ -19,6 +19,7 @@ mod derive;
 mod expand;
 mod fallback;
 mod personal;
+mod tags;
 
 /// Derives `es_core::Event`: a stable name, a schema version and the upcast chain.
 ///
@@ -34,10 +35,32 @@ mod personal;
 /// or a `Uuid`), `#[event(personal)]` the fields encrypted with that subject's key, read as
 /// `Default::default()` once the subject is forgotten, or as `erased = expr`
 /// (`#[event(personal, erased = "unknown".into())]`). See `es_core::personal`.
+///
+/// `#[event(tag)]` on a field makes it a tag, `<field name>:<value>`, stored in clear beside the
+/// event for the decisions that read by tag (`#[event(tag = "course")]` names the key; a tuple
+/// field needs it). The value is the field's `ToString`: give tags fields that name one entity
+/// the same way every time (a `String`, an integer, a `Uuid`); a personal field cannot be a tag.
 #[proc_macro_derive(Event, attributes(event))]
 pub fn derive_event(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     derive::run::<derive::Event>(&input).into()
+}
+
+/// Derives `es_core::State`: a decision state folding the listed events that carry its tag,
+/// `#[state(events(CourseCreated, StudentSubscribed), tag = course)]`, through your `impl Apply<E>`.
+#[proc_macro_derive(State, attributes(state))]
+pub fn derive_state(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    derive::run::<derive::State>(&input).into()
+}
+
+/// Derives `es_core::EventSet` on an enum with one variant per event, `CourseCreated(CourseCreated)`:
+/// the codec, the set's name (`#[event_set(name = "..")]`, the type's by default) and `From<E>`
+/// per variant. The enum also derives `Debug, Clone` (and `PartialEq` for given / when / then).
+#[proc_macro_derive(EventSet, attributes(event_set))]
+pub fn derive_event_set(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    derive::run::<derive::EventSet>(&input).into()
 }
 
 /// Derives `es_core::Projection`: the dispatch from stored events to your `impl Project<E>`.

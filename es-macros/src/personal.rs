@@ -61,12 +61,15 @@ impl Personal {
                         if let Some(s) = record(cx, attr::parse_lit_str(&meta, "event")) {
                             renamed_from.push(s);
                         }
+                    } else if meta.path == attr::TAG {
+                        // #[event(tag)]: read by `crate::tags`.
+                        attr::skip_value(&meta)?;
                     } else {
                         crate::ast::unknown_key(
                             cx,
                             &meta,
                             attr::EVENT,
-                            &["subject", "personal", "erased", "renamed_from"],
+                            &["subject", "personal", "erased", "renamed_from", "tag"],
                         )?;
                     }
                     Ok(())

@@ -41,6 +41,10 @@
 //! event also goes through the aggregate's codec, so an event that would not survive storage
 //! fails its test, naming the field.
 //!
+//! - Decisions across streams: `University::given((course_created,)).when(Subscribe { .. })
+//!   .then((subscribed,))` appends the given events with their tags to a fresh `MemoryStore` and
+//!   runs the command through the real `Decisions` ([`DecisionTest`]); `.when_prepared(command,
+//!   services)` for a command that calls services first.
 //! - Schema evolution: [`GivenStored::given_stored`] starts a scenario from records as an older
 //!   program stored them, [`assert_upcasts`] checks one upcast, [`assert_event_registry_ok`]
 //!   runs the registry check in one line.
@@ -57,6 +61,7 @@ mod advance;
 pub mod conformance;
 mod counting;
 mod deadlines;
+mod decisions;
 mod events;
 mod faulty;
 pub mod invariants;
@@ -71,6 +76,7 @@ mod upcasting;
 pub use advance::Advanced;
 pub use counting::{CountingStore, CountingTurn};
 pub use deadlines::{fired, scheduled_by, VirtualClock};
+pub use decisions::{DecisionTest, GivenEvents, WhenDecided};
 pub use events::IntoEvents;
 pub use faulty::{Fault, FaultyStore};
 pub use personal::{assert_erased, forgotten, harness_keys};
@@ -81,6 +87,7 @@ pub use upcasting::{assert_event_registry_ok, assert_upcasts, GivenStored};
 
 /// `use es_testing::prelude::*;` brings `given`, `given_nothing` and the scenario types.
 pub mod prelude {
+    pub use crate::decisions::{DecisionTest, GivenEvents, WhenDecided};
     pub use crate::events::IntoEvents;
     pub use crate::projection::{IntoStored, ProjectionTest, ProjectionThen};
     pub use crate::scenario::{AggregateTest, Given, Then, When};

@@ -30,7 +30,7 @@ pub trait Aggregate: Default + Send + Sync + 'static {
 /// How the state changes when an event of type `E` happens. A pure function, no I/O.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not apply the event `{E}`",
-    label = "`{E}` is listed in #[aggregate(events(..))] but has no `impl Apply<{E}> for {Self}`",
+    label = "`{E}` is listed in the events of `{Self}` but has no `impl Apply<{E}> for {Self}`",
     note = "add `impl es_core::Apply<{E}> for {Self} {{ fn apply(&mut self, event: &{E}) {{ .. }} }}`"
 )]
 pub trait Apply<E> {

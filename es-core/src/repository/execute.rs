@@ -11,7 +11,7 @@ use crate::model::command;
 use crate::model::keyed;
 use crate::model::EventEnum;
 use crate::model::Recorded;
-use crate::model::{Aggregate, Handle};
+use crate::model::{Aggregate, Handle, HandlePrepared};
 use crate::repository::{CommandError, Loaded, Repository};
 use crate::store::ExpectedVersion;
 use crate::store::Metadata;
@@ -37,6 +37,36 @@ struct KeyNeed {
 /// How many times one command may leave its turn to fetch keys (each fetch makes progress; a
 /// key cache shorter than a turn could otherwise keep it going).
 const MAX_KEY_ROUNDS: u32 = 16;
+
+/// What decides on the loaded state, the one step that differs between commands: a [`Handle`]
+/// command alone, or a [`HandlePrepared`] command with what its services answered. The
+/// load-decide-append loop (retries, turns, keys, snapshots) is the same for both.
+pub(super) trait Decider<A: Aggregate> {
+    /// The events to record on `state`, or why not. Pure: it runs again after a conflict.
+    fn decide(&self, state: &A) -> Result<Vec<A::Event>, A::Error>;
+}
+
+/// A [`Handle`] command.
+struct Plain<'c, C>(&'c C);
+
+impl<A: Handle<C>, C> Decider<A> for Plain<'_, C> {
+    fn decide(&self, state: &A) -> Result<Vec<A::Event>, A::Error> {
+        state.handle(self.0)
+    }
+}
+
+/// A [`HandlePrepared`] command and what [`Prepare::prepare`](crate::Prepare::prepare) found out,
+/// computed once before the loop.
+pub(super) struct Prepared<'c, A: HandlePrepared<C>, C> {
+    pub(super) command: &'c C,
+    pub(super) prepared: &'c A::Prepared,
+}
+
+impl<A: HandlePrepared<C>, C> Decider<A> for Prepared<'_, A, C> {
+    fn decide(&self, state: &A) -> Result<Vec<A::Event>, A::Error> {
+        state.handle(self.command, self.prepared)
+    }
+}
 
 /// What one load-decide-append cycle came to.
 enum Cycle<A: Aggregate> {
@@ -119,24 +149,22 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             turn = tracing::field::Empty,
             recorded = tracing::field::Empty,
         );
-        let recorded = self.run(stream, command, metadata, &span).instrument(span.clone()).await;
+        let recorded = self.run(stream, &Plain(&command), metadata, &span).instrument(span.clone()).await;
         if let Ok(events) = &recorded {
             span.record("recorded", events.len());
         }
         recorded
     }
 
-    /// `execute_with`'s work, inside its span (which it fills in).
-    async fn run<C>(
+    /// `execute_with`'s work, inside its span (which it fills in): load, let `decider` decide,
+    /// append, with the retries and turns.
+    pub(super) async fn run<D: Decider<A>>(
         &self,
         stream: String,
-        command: C,
+        decider: &D,
         metadata: Metadata,
         span: &tracing::Span,
-    ) -> Result<Vec<Recorded<A::Event>>, CommandError<A::Error>>
-    where
-        A: Handle<C>,
-    {
+    ) -> Result<Vec<Recorded<A::Event>>, CommandError<A::Error>> {
         let queue = self.queued.then(|| self.store.local_queue(&stream));
         let _queued = match &queue {
             Some(queue) => Some(queue.wait().await),
@@ -149,7 +177,7 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             }
             span.record("attempts", attempt);
             let base = self.snapshot_base(&stream, &metadata).await?;
-            match self.cycle(&mut direct, &stream, base, &command, &metadata, None).await? {
+            match self.cycle(&mut direct, &stream, base, decider, &metadata, None).await? {
                 Cycle::Recorded(recorded, snapshot) => {
                     return Ok(self.snapshot(&stream, recorded, snapshot).await)
                 }
@@ -173,8 +201,7 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
                     self.retry.wait(attempt - 1).await;
                 }
                 span.record("attempts", self.retry.optimistic_attempts() + attempt);
-                let cycle =
-                    self.cycle(&mut turn, &stream, base.take(), &command, &metadata, Some(&confirmed));
+                let cycle = self.cycle(&mut turn, &stream, base.take(), decider, &metadata, Some(&confirmed));
                 match cycle.await? {
                     Cycle::Recorded(recorded, snapshot) => {
                         turn.0.finish().await?;
@@ -245,18 +272,15 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
     /// One load-decide-append at `site`, folding from `base` (a snapshot) or from the start.
     /// In a turn (`confirmed`: the keys confirmed for this command outside it), a cycle that
     /// needs key I/O stops with [`Cycle::NeedKeys`] instead.
-    async fn cycle<C>(
+    async fn cycle<D: Decider<A>>(
         &self,
         site: &mut impl Site,
         stream: &str,
         base: Option<Based<A>>,
-        command: &C,
+        decider: &D,
         metadata: &Metadata,
         confirmed: Option<&BTreeSet<String>>,
-    ) -> Result<Cycle<A>, CommandError<A::Error>>
-    where
-        A: Handle<C>,
-    {
+    ) -> Result<Cycle<A>, CommandError<A::Error>> {
         let (mut loaded, mut seen) = match base {
             Some((state, version, subjects)) => (Loaded { state, version }, subjects),
             None => (Loaded { state: A::default(), version: 0 }, BTreeSet::new()),
@@ -288,7 +312,7 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             }
             return Ok(Cycle::Recorded(recorded, None));
         }
-        let events = loaded.state.handle(command).map_err(CommandError::Rejected)?;
+        let events = decider.decide(&loaded.state).map_err(CommandError::Rejected)?;
         if events.is_empty() {
             return Ok(Cycle::Recorded(Vec::new(), None));
         }

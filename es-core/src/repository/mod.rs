@@ -5,12 +5,14 @@ mod execute;
 mod fold;
 mod history;
 mod retry;
+mod services;
 mod site;
 mod snapshots;
 mod verified;
 
 pub use decisions::{Decisions, ServicedDecisions};
 pub use retry::RetryPolicy;
+pub use services::Serviced;
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -6,6 +6,7 @@ use syn::spanned::Spanned;
 
 use crate::ast::Event;
 use crate::personal;
+use crate::tags;
 
 pub fn expand(event: &Event) -> TokenStream {
     let input = event.original;
@@ -19,6 +20,7 @@ pub fn expand(event: &Event) -> TokenStream {
     let personal_registration =
         input.generics.params.is_empty().then(|| personal::registration(personal, ident));
     let personal = personal::expand(personal);
+    let tags = tags::expand(&event.tags);
 
     let decode_older = event.upcast_from.as_ref().map(|prev| {
         // Spanned at the user's `upcast_from = Prev`, so a missing `From<Prev>` points there.
@@ -74,6 +76,7 @@ pub fn expand(event: &Event) -> TokenStream {
             const VERSION: u32 = #version;
             const RENAMED_FROM: &'static [&'static str] = &[#(#renamed),*];
             #personal
+            #tags
 
             fn decode_version(
                 __es_version: u32,

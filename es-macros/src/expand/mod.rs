@@ -3,6 +3,9 @@
 
 pub(crate) mod aggregate;
 pub(crate) mod event;
+pub(crate) mod event_enum;
+pub(crate) mod event_set;
 pub(crate) mod integration;
 pub(crate) mod projection;
 pub(crate) mod reactor;
+pub(crate) mod state;

@@ -9,6 +9,13 @@ use syn::{Data, DeriveInput, Ident, LitStr};
 use crate::attr::{self, Attr, Symbol, Version};
 use crate::ctxt::{record, Ctxt};
 use crate::personal::Personal;
+use crate::tags::Tags;
+
+mod event_set;
+mod state;
+
+pub use event_set::EventSet;
+pub use state::State;
 
 /// A `#[derive(Event)]` input.
 pub struct Event<'a> {
@@ -25,6 +32,8 @@ pub struct Event<'a> {
     pub renamed_from: Vec<LitStr>,
     /// The `#[event(subject)]` and `#[event(personal)]` fields.
     pub personal: Personal,
+    /// The `#[event(tag)]` fields.
+    pub tags: Tags,
 }
 
 /// A `#[derive(IntegrationEvent)]` input.
@@ -163,6 +172,7 @@ impl<'a> Event<'a> {
             upcast_from: upcast_from.get(),
             renamed_from,
             personal: Personal::from_syn(cx, input),
+            tags: Tags::from_syn(cx, input),
         }
     }
 
@@ -237,7 +247,7 @@ impl<'a> Aggregate<'a> {
     }
 }
 
-fn reject_union(cx: &Ctxt, input: &DeriveInput, derive: &str) {
+pub(crate) fn reject_union(cx: &Ctxt, input: &DeriveInput, derive: &str) {
     if let Data::Union(u) = &input.data {
         cx.error_spanned_by(
             u.union_token,

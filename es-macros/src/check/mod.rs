@@ -8,6 +8,11 @@ use quote::ToTokens;
 use crate::ast::{Aggregate, Consumer, Event};
 use crate::ctxt::Ctxt;
 use crate::personal;
+use crate::tags;
+
+mod decision;
+
+pub use decision::{event_set, state};
 
 /// Checks a `#[derive(Event)]` model, its personal fields included.
 pub fn event(cx: &Ctxt, event: &Event) {
@@ -17,6 +22,7 @@ pub fn event(cx: &Ctxt, event: &Event) {
     renamed_from_differs(cx, event);
     personal::check(cx, &event.personal);
     personal::check_renamed_from(cx, &event.personal);
+    tags::check(cx, &event.tags, &event.personal);
 }
 
 /// Checks a `#[derive(IntegrationEvent)]` model: its public name cannot be empty.
@@ -144,7 +150,7 @@ fn events_listed(cx: &Ctxt, agg: &Aggregate) {
 }
 
 // Each event is listed once.
-fn listed_once<'a>(cx: &Ctxt, events: impl Iterator<Item = &'a syn::Path>, attr: &str) {
+pub(crate) fn listed_once<'a>(cx: &Ctxt, events: impl Iterator<Item = &'a syn::Path>, attr: &str) {
     let mut seen = HashMap::new();
     for path in events {
         let key = path.to_token_stream().to_string().replace(' ', "");

@@ -1,0 +1,19 @@
+use es_core::{Event, EventSet};
+use serde::{Deserialize, Serialize};
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct CourseCreated {
+    #[event(tag)]
+    pub course: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct JustAStruct;
+
+#[derive(EventSet, Debug, Clone)]
+pub enum University {
+    CourseCreated(CourseCreated),
+    Other(JustAStruct),
+}
+
+fn main() {}

@@ -1,0 +1,24 @@
+use es_core::{Apply, Event, State};
+use serde::{Deserialize, Serialize};
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct CourseCreated {
+    #[event(tag)]
+    pub course: String,
+    pub capacity: u32,
+}
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct CourseClosed {
+    #[event(tag)]
+    pub course: String,
+}
+
+#[derive(State, Default)]
+#[state(events(CourseCreated, CourseClosed), tag = course)]
+pub struct Course;
+impl Apply<CourseCreated> for Course {
+    fn apply(&mut self, _: &CourseCreated) {}
+}
+
+fn main() {}
