@@ -313,13 +313,17 @@ async fn step_under_a_new_epoch_goes_on_from_the_other_holders_checkpoint() {
         let store = store.clone();
         async move { store.acquire("balances", owner, ttl).await.expect("acquire").expect("free") }
     };
-    let mut a = ProjectionRunner::<BalancePerOwner, _>::start("balances", store.clone()).await.expect("start").with_batch(5);
+    let mut a = ProjectionRunner::<BalancePerOwner, _>::start("balances", store.clone())
+        .await
+        .expect("start")
+        .with_batch(5);
     let first = take("a").await;
     a.step_under(&first).await.expect("a steps");
     store.release(&first).await.expect("release");
 
     let second = take("b").await;
-    let mut b = ProjectionRunner::<BalancePerOwner, _>::start("balances", store.clone()).await.expect("start");
+    let mut b =
+        ProjectionRunner::<BalancePerOwner, _>::start("balances", store.clone()).await.expect("start");
     while b.step_under(&second).await.expect("b steps") > 0 {}
     store.release(&second).await.expect("release");
 

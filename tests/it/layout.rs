@@ -37,7 +37,15 @@ fn sources(dir: &Path, found: &mut Vec<PathBuf>) {
 #[test]
 fn no_source_file_passes_450_lines() {
     let mut files = Vec::new();
-    for dir in ["es-core/src", "es-macros/src", "es-testing/src", "es-sqlite/src", "es-postgres/src", "es-nats/src", "es-cli/src"] {
+    for dir in [
+        "es-core/src",
+        "es-macros/src",
+        "es-testing/src",
+        "es-sqlite/src",
+        "es-postgres/src",
+        "es-nats/src",
+        "es-cli/src",
+    ] {
         sources(&root().join(dir), &mut files);
     }
     assert!(files.len() > 100, "found the sources ({} files)", files.len());
