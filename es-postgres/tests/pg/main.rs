@@ -12,6 +12,7 @@ mod schema_names;
 mod sessions;
 mod snapshots;
 mod table_faults;
+mod table_store_faults;
 
 use es_postgres::{PostgresOptions, PostgresStore};
 
