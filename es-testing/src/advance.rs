@@ -20,7 +20,6 @@ use es_core::{Aggregate, Event, EventEnum, Handle};
 use crate::scenario::Then;
 
 /// A scenario after its command, with the virtual clock moved on by `elapsed`.
-#[must_use = "assert what fired with `.then_fired(..)`, or run it with `.fire::<C>()`"]
 pub struct Advanced<A: Aggregate> {
     then: Then<A>,
     /// The deadlines scheduled by the command's events and not cancelled by them, due by now,
@@ -33,6 +32,7 @@ impl<A: Aggregate> Then<A> {
     /// Moves a virtual clock on by `elapsed` after the command: the deadlines its events
     /// scheduled with a delay of at most `elapsed`, and did not cancel, fall due (deadlines for a
     /// fixed time, `Deadline::at`, are left to the router's tests with a `VirtualClock`).
+    #[must_use = "assert what fired with `.then_fired(..)`, or run it with `.fire::<C>()`"]
     pub fn advance(self, elapsed: Duration) -> Advanced<A> {
         let mut pending: Vec<DeadlineScheduled> = Vec::new();
         for event in self.events() {

@@ -184,6 +184,7 @@ where
     /// Moves a virtual clock on by `elapsed` after the (accepted) command: see
     /// [`Then::advance`].
     #[track_caller]
+    #[must_use = "assert what fired with `.then_fired(..)`, or run it with `.fire::<C>()`"]
     pub fn advance(self, elapsed: Duration) -> crate::Advanced<A> {
         let events = self.accepted("events", &[]);
         self.applied(events).advance(elapsed)
