@@ -4,7 +4,9 @@
 //!
 //! `cargo bench --bench workloads` runs all; `cargo bench --bench workloads -- W2` runs the
 //! workloads whose name contains `W2`. `ES_BENCH_RUNS` sets the runs (default 3);
-//! `ES_POSTGRES_URL` the server (default the local one).
+//! `ES_POSTGRES_URL` the server (default the local one). `cargo bench --bench workloads --
+//! jetstream` runs W2-W4 on NATS JetStream (one server and a 3-node cluster started by the run)
+//! beside PostgreSQL.
 
 #[path = "../../examples/bank/domain.rs"]
 #[allow(dead_code)]
@@ -21,6 +23,7 @@ mod domain {
 mod catch_up;
 mod compile;
 mod integrity;
+mod jetstream;
 mod measure;
 mod memory;
 mod raw;
@@ -49,6 +52,9 @@ const WORKLOADS: &[Workload] = &[
     ("W13 decode_personal", integrity::decode_personal),
     ("W14 load_verified_sqlite", integrity::load_verified),
     ("W15 relay_pg_to_nats", relay::run),
+    ("W2 jetstream_seq", jetstream::seq),
+    ("W3 jetstream_conc", jetstream::conc),
+    ("W4 jetstream_load", jetstream::load),
 ];
 
 fn main() {

@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand};
     about = "Look inside an event store: streams, events, projections, dead letters, the hash chain"
 )]
 pub struct Args {
-    /// The store: sqlite:PATH, or postgres://USER@HOST:PORT/DATABASE (memory: is an empty one).
+    /// The store: sqlite:PATH, postgres://USER@HOST:PORT/DATABASE, or
+    /// nats://HOST:PORT[,...][?stream=NAME&replicas=N] (memory: is an empty one).
     #[arg(long, env = "ES_STORE")]
     pub store: String,
     /// The PostgreSQL schema the store lives in.

@@ -65,6 +65,8 @@ use es_core::{DeadLetters, EventStore, Leases, Projection};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+#[cfg(feature = "nats")]
+pub use crate::any::NotOnJetStream;
 pub use crate::any::{Access, AnyOptions, AnyStore, AnyTurn, Migrated, OpenError};
 use crate::args::{Args, Command};
 pub use crate::error::CliError;
@@ -234,6 +236,8 @@ impl App {
                 rebuilder.beside_postgres_with(s.clone(), name, plan, &mut progress, out.w).await
             }
             AnyStore::Memory(_) => Err(no_memory_rebuild()),
+            #[cfg(feature = "nats")]
+            AnyStore::Nats(_) => Err(no_nats_rebuild()),
         }?;
         progress.finish(built.position, out.w);
         writeln!(out.w, "{}", beside::summary(name, &built))?;
@@ -262,7 +266,18 @@ async fn rebuild_on(
         AnyStore::Sqlite(store) => r.sqlite(store.clone(), name, progress, out).await,
         AnyStore::Postgres(store) => r.postgres(store.clone(), name, progress, out).await,
         AnyStore::Memory(_) => Err(no_memory_rebuild()),
+        #[cfg(feature = "nats")]
+        AnyStore::Nats(_) => Err(no_nats_rebuild()),
     }
+}
+
+/// Why a JetStream store's projections are not rebuilt here.
+#[cfg(feature = "nats")]
+fn no_nats_rebuild() -> es_core::StoreError {
+    es_core::StoreError::backend(
+        "es",
+        "es rebuild runs on SQLite and PostgreSQL stores; on JetStream, reset the projection's checkpoint and let its worker catch up",
+    )
 }
 
 /// Why `memory:` cannot be rebuilt.

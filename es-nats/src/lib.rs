@@ -67,6 +67,8 @@ mod options;
 mod publisher;
 mod relay;
 mod status;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use broker::{connect, how_to_start, url_from_env, LOCAL_URL};
 pub use error::RelayError;

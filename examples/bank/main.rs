@@ -6,7 +6,13 @@
 //! cargo run --example bank                          # SQLite file ./bank.db (run it twice)
 //! cargo run --example bank -- --memory              # in memory
 //! cargo run --example bank -- --postgres URL        # PostgreSQL, schema es_bank
+//! cargo run --example bank -- nats://127.0.0.1:4222  # NATS JetStream (nats-server >= 2.12 -js)
+//! cargo run --example bank -- 'nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224?replicas=3'
 //! ```
+//!
+//! On JetStream the events are in the stream `ES_BANK` (`?stream=NAME` for another), replicated
+//! on `replicas` nodes (1 by default; 3 on the cluster of deploy/nats-cluster), and the relay
+//! publishes on the same servers.
 
 mod contract;
 mod domain;
@@ -23,7 +29,8 @@ use read_model::BalancePerOwner;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-const USAGE: &str = "usage: bank [--memory | --postgres URL | --sqlite PATH]";
+const USAGE: &str =
+    "usage: bank [--memory | --postgres URL | --sqlite PATH | nats://HOST:PORT[,nats://...][?stream=NAME&replicas=N]]";
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -33,26 +40,52 @@ async fn main() -> Result<()> {
         ["--sqlite", path] => sqlite(path).await,
         ["--memory"] => {
             println!("store: in memory (gone when the program ends)");
-            run(MemoryStore::new()).await
+            run(MemoryStore::new(), None).await
         }
         ["--postgres", url] => {
             let options = es_postgres::PostgresOptions::new().schema("es_bank");
             let store = options.connect(url).await?;
             println!("store: PostgreSQL at {}, schema es_bank", es_postgres::redact(url));
-            run(store).await
+            run(store, None).await
         }
+        [url] if url.starts_with("nats://") => jetstream(url).await,
         _ => Err(USAGE.into()),
     }
+}
+
+/// The store on NATS JetStream at `url` (servers, then `?stream=NAME&replicas=N`).
+async fn jetstream(url: &str) -> Result<()> {
+    let (servers, query) = url.split_once('?').unwrap_or((url, ""));
+    let (mut stream, mut replicas) = ("ES_BANK", 1);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("stream", name)) => stream = name,
+            Some(("replicas", n)) => replicas = n.parse().map_err(|_| format!("replicas `{n}`: a number"))?,
+            _ => return Err(format!("`{pair}`: the options are stream=NAME and replicas=N\n{USAGE}").into()),
+        }
+    }
+    let options = es_nats::JetStreamOptions::new(stream).replicas(replicas);
+    let store = es_nats::JetStreamStore::connect(servers, options).await?;
+    let options = store.options();
+    println!(
+        "store: NATS JetStream at {servers}, stream {} (side tables {0}_SIDE), {} replica(s)",
+        options.stream_name(),
+        options.replica_count()
+    );
+    run(store, Some(servers)).await
 }
 
 async fn sqlite(path: &str) -> Result<()> {
     let store = es_sqlite::SqliteStore::open(path).await?;
     println!("store: SQLite file {path} (run again to see the history grow; delete it to start over)");
-    run(store).await
+    run(store, None).await
 }
 
+/// The bank's run on `store`; the relay publishes to `nats` (the store's own servers when it is
+/// on JetStream), else to `ES_NATS_URL`.
 async fn run<S: Privacy + Turns + SnapshotStore + CheckpointStore + DeadLetters + es_core::Leases>(
     store: S,
+    nats: Option<&str>,
 ) -> Result<()> {
     let accounts = Repository::<Account, _>::new(store.clone());
     let head = store.head().await?;
@@ -164,18 +197,20 @@ async fn run<S: Privacy + Turns + SnapshotStore + CheckpointStore + DeadLetters 
     for (owner, balance) in &per_owner.projection().balances {
         println!("  {owner}: {balance}");
     }
-    publish(store).await
+    publish(store, nats).await
 }
 
-/// Publishes deposits as `PaymentReceived` to NATS JetStream when a server answers
-/// (`ES_NATS_URL`, by default the local one); without one the relay is off.
+/// Publishes deposits as `PaymentReceived` to NATS JetStream when a server answers (`nats`, else
+/// `ES_NATS_URL`, by default the local one); without one the relay is off.
 async fn publish<S: Privacy + Turns + CheckpointStore + DeadLetters + es_core::Leases>(
     store: S,
+    nats: Option<&str>,
 ) -> Result<()> {
-    use es_nats::async_nats::ConnectOptions;
-    let url = es_nats::url_from_env();
+    use es_nats::async_nats::{ConnectOptions, ServerAddr};
+    let url = nats.map_or_else(es_nats::url_from_env, str::to_owned);
+    let servers: Vec<ServerAddr> = url.split(',').filter_map(|u| u.trim().parse().ok()).collect();
     let connected =
-        ConnectOptions::new().connection_timeout(std::time::Duration::from_secs(1)).connect(&url).await;
+        ConnectOptions::new().connection_timeout(std::time::Duration::from_secs(1)).connect(servers).await;
     let Ok(client) = connected else {
         println!(
             "

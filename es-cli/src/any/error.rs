@@ -10,7 +10,7 @@ use es_core::StoreError;
 pub enum OpenError {
     /// The URL names no store this program opens.
     #[error(
-        "unknown store URL `{url}`: use sqlite:PATH (a SQLite file) or postgres://USER@HOST:PORT/DATABASE (or memory: for an empty store in this process)"
+        "unknown store URL `{url}`: use sqlite:PATH (a SQLite file), postgres://USER@HOST:PORT/DATABASE or nats://HOST:PORT[,nats://...][?stream=NAME&replicas=N] (or memory: for an empty store in this process)"
     )]
     UnknownUrl {
         /// The URL as given.
@@ -72,6 +72,36 @@ pub enum OpenError {
         /// What the store reported (a [`es_postgres::SchemaError`] inside, for schema problems).
         source: Box<StoreError>,
     },
+    /// A `nats://` URL that does not parse.
+    #[error("bad store URL `{url}`: {problem} (nats://HOST:PORT[,nats://...][?stream=NAME&replicas=N])")]
+    NatsUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// No NATS server answered at the URL.
+    #[error(
+        "cannot reach NATS at {url}: {}. Is nats-server 2.12 or newer running with JetStream (`nats-server -js`)?",
+        cause(.source)
+    )]
+    NatsUnreachable {
+        /// The URL as given.
+        url: String,
+        /// What the store reported.
+        source: Box<StoreError>,
+    },
+    /// The JetStream store could not be opened: its stream missing (opened without creating),
+    /// unfit, or a server too old.
+    #[error("the JetStream store at {url} (stream {stream}): {}", cause(.source))]
+    Nats {
+        /// The URL as given.
+        url: String,
+        /// The events stream's name.
+        stream: String,
+        /// What the store reported (an `es_nats::JetStreamError` inside).
+        source: Box<StoreError>,
+    },
 }
 
 /// What to print of a store's error: the driver's or the schema check's own words for a store
@@ -95,6 +125,16 @@ impl OpenError {
                 }
             },
             other => OpenError::Sqlite { path, source: Box::new(other) },
+        }
+    }
+
+    /// An error opening the JetStream store at `url`: unreachable, or the stream's problem.
+    #[cfg(feature = "nats")]
+    pub(super) fn nats(url: &str, stream: &str, e: StoreError) -> Self {
+        let url = url.to_owned();
+        match e {
+            e @ StoreError::Unavailable { .. } => OpenError::NatsUnreachable { url, source: Box::new(e) },
+            e => OpenError::Nats { url, stream: stream.to_owned(), source: Box::new(e) },
         }
     }
 

@@ -6,6 +6,7 @@
 //! | `memory:` | a fresh, empty [`MemoryStore`] in this process |
 //! | `sqlite:PATH` (or `sqlite://PATH`) | [`SqliteStore`] in the file at `PATH` |
 //! | `postgres://USER@HOST:PORT/DATABASE` (or `postgresql://`) | [`PostgresStore`], in the schema [`AnyOptions::schema`] names (`public` by default) |
+//! | `nats://HOST:PORT[,nats://...][?stream=NAME&replicas=N]` | `es_nats::JetStreamStore` on the JetStream stream `NAME` (`ES` by default), with feature `nats` (see [`NotOnJetStream`]) |
 //!
 //! How it is opened ([`Access`]) decides whether it may be created, written or migrated:
 //! [`AnyStore::open`] opens it as an application does (created if missing, migrated);
@@ -16,7 +17,9 @@
 //! [`Leases`](es_core::Leases), [`DeadLetters`](es_core::DeadLetters),
 //! [`Links`](es_core::integrity::Links), [`Rewrite`](es_core::integrity::Rewrite),
 //! [`Turns`](es_core::Turns), [`Inspect`](es_core::inspect::Inspect)) by handing each call to
-//! the store it holds.
+//! the store it holds. A trait the store it holds lacks answers with a typed error: the
+//! JetStream store's [`Rewrite`](es_core::integrity::Rewrite) and
+//! [`Boundaries`](es_core::Boundaries) return [`NotOnJetStream`].
 //!
 //! ```
 //! use es_cli::AnyStore;
@@ -33,6 +36,8 @@
 //! ```
 
 mod error;
+#[cfg(feature = "nats")]
+mod nats;
 mod traits;
 
 use std::path::Path;
@@ -45,6 +50,8 @@ use es_postgres::{PostgresOptions, PostgresStore};
 use es_sqlite::SqliteStore;
 
 pub use error::OpenError;
+#[cfg(feature = "nats")]
+pub use nats::NotOnJetStream;
 pub use traits::AnyTurn;
 
 /// One of the stores, chosen by the URL it was opened from.
@@ -57,8 +64,11 @@ pub enum AnyStore {
     Sqlite(SqliteStore),
     /// `postgres://...`
     Postgres(PostgresStore),
-    // A `nats://` store on JetStream goes here once it exists: a variant, a URL scheme in
-    // `Url::parse`, an arm in `AnyOptions::open` and in the `each!` dispatch.
+    /// `nats://...`: a store on a JetStream stream (one server or a replicated cluster); it
+    /// has no [`Rewrite`](es_core::integrity::Rewrite) nor [`Boundaries`](es_core::Boundaries)
+    /// ([`NotOnJetStream`]).
+    #[cfg(feature = "nats")]
+    Nats(es_nats::JetStreamStore),
 }
 
 /// How a store is opened: what it may create, change and migrate.
@@ -120,6 +130,8 @@ enum Url<'a> {
     Memory,
     Sqlite(&'a str),
     Postgres,
+    #[cfg(feature = "nats")]
+    Nats,
 }
 
 impl<'a> Url<'a> {
@@ -136,6 +148,10 @@ impl<'a> Url<'a> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Url::Postgres);
         }
+        #[cfg(feature = "nats")]
+        if url.starts_with("nats://") {
+            return Ok(Url::Nats);
+        }
         Err(OpenError::UnknownUrl { url: url.to_owned() })
     }
 
@@ -145,6 +161,8 @@ impl<'a> Url<'a> {
             Url::Memory => OpenError::Memory { source: Box::new(e) },
             Url::Sqlite(path) => OpenError::sqlite(path, e),
             Url::Postgres => OpenError::postgres(url, schema, e),
+            #[cfg(feature = "nats")]
+            Url::Nats => OpenError::nats(url, "", e),
         }
     }
 }
@@ -181,6 +199,8 @@ impl AnyOptions {
             Url::Memory => Ok(AnyStore::Memory(MemoryStore::new())),
             Url::Sqlite(path) => self.open_sqlite(existing(path, self.access)?).await,
             Url::Postgres => self.open_postgres(url).await,
+            #[cfg(feature = "nats")]
+            Url::Nats => nats::NatsUrl::parse(url)?.open(url, self.access).await,
         }
     }
 
@@ -225,6 +245,9 @@ impl AnyOptions {
             Url::Postgres => es_postgres::inspect::stored_schema_version(url, &self.schema)
                 .await
                 .map_err(|e| target.error(url, &self.schema, e))?,
+            // No schema: the streams are created or checked.
+            #[cfg(feature = "nats")]
+            Url::Nats => None,
         };
         let store = self.clone().access(Access::Migrate).open(url).await?;
         let to = store.schema_version().await.map_err(|e| target.error(url, &self.schema, e))?;
@@ -253,6 +276,9 @@ impl AnyStore {
                 store.vacuum_keys().await?;
                 Ok(forgotten)
             }
+            // The key's message is replaced by a tombstone that keeps only the last per key.
+            #[cfg(feature = "nats")]
+            AnyStore::Nats(store) => store.forget(subject).await,
         }
     }
 
@@ -262,6 +288,10 @@ impl AnyStore {
             AnyStore::Memory(_) => {}
             AnyStore::Sqlite(store) => store.close().await,
             AnyStore::Postgres(store) => store.pool().close().await,
+            #[cfg(feature = "nats")]
+            AnyStore::Nats(store) => {
+                let _ = store.client().drain().await;
+            }
         }
     }
 }
@@ -281,5 +311,12 @@ impl From<SqliteStore> for AnyStore {
 impl From<PostgresStore> for AnyStore {
     fn from(store: PostgresStore) -> Self {
         AnyStore::Postgres(store)
+    }
+}
+
+#[cfg(feature = "nats")]
+impl From<es_nats::JetStreamStore> for AnyStore {
+    fn from(store: es_nats::JetStreamStore) -> Self {
+        AnyStore::Nats(store)
     }
 }

@@ -23,6 +23,22 @@ macro_rules! each {
             AnyStore::Memory($s) => $body,
             AnyStore::Sqlite($s) => $body,
             AnyStore::Postgres($s) => $body,
+            #[cfg(feature = "nats")]
+            AnyStore::Nats($s) => $body,
+        }
+    };
+}
+
+/// `$body` with `$s` bound to the store `$store` holds, or `$missing` for a store without the
+/// trait (JetStream: [`NotOnJetStream`](super::NotOnJetStream)).
+macro_rules! each_but_nats {
+    ($store:expr, $s:ident => $body:expr, $missing:expr) => {
+        match $store {
+            AnyStore::Memory($s) => $body,
+            AnyStore::Sqlite($s) => $body,
+            AnyStore::Postgres($s) => $body,
+            #[cfg(feature = "nats")]
+            AnyStore::Nats(_) => Err($missing.into_store()),
         }
     };
 }
@@ -193,7 +209,7 @@ impl Rewrite for AnyStore {
         edits: Vec<PayloadEdit>,
         reason: &str,
     ) -> Result<Rewritten, StoreError> {
-        each!(self, s => s.rewrite_payloads(stream, edits, reason).await)
+        each_but_nats!(self, s => s.rewrite_payloads(stream, edits, reason).await, super::NotOnJetStream::Rewrite)
     }
 }
 
@@ -207,6 +223,9 @@ pub enum AnyTurn<'a> {
     Sqlite(SqliteTurn<'a>),
     /// A turn of [`es_postgres::PostgresStore`].
     Postgres(PgTurn<'a>),
+    /// A turn of `es_nats::JetStreamStore`.
+    #[cfg(feature = "nats")]
+    Nats(es_nats::JetStreamTurn<'a>),
 }
 
 impl Turns for AnyStore {
@@ -221,6 +240,8 @@ impl Turns for AnyStore {
             AnyStore::Memory(s) => AnyTurn::Memory(s.take_turn(stream).await?),
             AnyStore::Sqlite(s) => AnyTurn::Sqlite(s.take_turn(stream).await?),
             AnyStore::Postgres(s) => AnyTurn::Postgres(s.take_turn(stream).await?),
+            #[cfg(feature = "nats")]
+            AnyStore::Nats(s) => AnyTurn::Nats(s.take_turn(stream).await?),
         })
     }
 }
@@ -232,6 +253,8 @@ macro_rules! each_turn {
             AnyTurn::Memory($t) => $body,
             AnyTurn::Sqlite($t) => $body,
             AnyTurn::Postgres($t) => $body,
+            #[cfg(feature = "nats")]
+            AnyTurn::Nats($t) => $body,
         }
     };
 }
@@ -274,7 +297,7 @@ impl Boundaries for AnyStore {
     where
         F: FnMut(&EventRef<'_>, &[&str]) -> Result<(), StoreError> + Send,
     {
-        each!(self, s => s.visit_query(query, visit).await)
+        each_but_nats!(self, s => s.visit_query(query, visit).await, super::NotOnJetStream::Boundaries)
     }
 
     async fn append_if(
@@ -284,6 +307,10 @@ impl Boundaries for AnyStore {
         events: Vec<NewEvent>,
         condition: &AppendCondition,
     ) -> Result<Appended, StoreError> {
-        each!(self, s => s.append_if(stream, expected, events, condition).await)
+        each_but_nats!(
+            self,
+            s => s.append_if(stream, expected, events, condition).await,
+            super::NotOnJetStream::Boundaries
+        )
     }
 }

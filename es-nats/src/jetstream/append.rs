@@ -10,7 +10,7 @@ use es_core::integrity::{link_hash, ChainHash};
 use es_core::{Appended, AppendedEvent, ExpectedVersion, NewEvent, StoreError, Uuid};
 
 use super::batch::{self, Outgoing};
-use super::error::{code, JetStreamError};
+use super::error::{code, is_transient, JetStreamError};
 use super::message::{self, header, Decoded, Fields};
 use super::{ids, JetStreamStore, BACKEND};
 
@@ -46,6 +46,22 @@ impl JetStreamStore {
         Ok(Last { version: d.version, seq: got.seq, hash })
     }
 
+    /// [`last`](Self::last), asked again while the cluster answers with a passing failure (a
+    /// follower leaving: "temporarily unavailable"; a leader election), until `deadline`.
+    async fn last_until(&self, stream: &str, deadline: tokio::time::Instant) -> Result<Last, StoreError> {
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match self.last(stream).await {
+                Err(e) if is_transient(&e) && tokio::time::Instant::now() < deadline => {
+                    tracing::debug!(stream, error = %e, "reading the stream's last event again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                }
+                other => return other,
+            }
+        }
+    }
+
     pub(crate) async fn append_events(
         &self,
         stream: &str,
@@ -68,7 +84,7 @@ impl JetStreamStore {
         let mut pause = Duration::from_millis(2);
         let mut tried: Option<Last> = None;
         loop {
-            let last = self.last(stream).await?;
+            let last = self.last_until(stream, deadline).await?;
             if let Some(prior) = tried {
                 // An earlier attempt may have committed after all.
                 if let Some(done) = self.read_back(stream, prior, &ids).await? {
@@ -281,9 +297,10 @@ impl JetStreamStore {
                     }
                     .into())
                 }
-                Some(code::INCOMPLETE_BATCH | code::TOO_MANY_INFLIGHT | code::NOT_LEADER) | None => {
-                    Ok(Outcome::Unknown(e))
-                }
+                Some(
+                    code::INCOMPLETE_BATCH | code::TOO_MANY_INFLIGHT | code::NOT_LEADER | code::UNAVAILABLE,
+                )
+                | None => Ok(Outcome::Unknown(e)),
                 Some(_) => Err(e.into()),
             },
         }

@@ -34,6 +34,19 @@ pub enum JetStreamError {
         /// What is wrong with it.
         problem: String,
     },
+    /// The stream is not there, and the store was opened without creating it
+    /// ([`JetStreamOptions::create`](super::JetStreamOptions::create)).
+    #[error(
+        "no event store in the JetStream stream `{stream}` at {url}: the stream does not exist \
+         (check the stream name, `?stream=NAME` in a store URL; an application creates it when \
+         it first connects)"
+    )]
+    MissingStream {
+        /// The stream's name.
+        stream: String,
+        /// Where.
+        url: String,
+    },
     /// The server refused a request.
     #[error("the server refused {what}: {description} (error {err_code})")]
     Api {
@@ -103,6 +116,19 @@ impl From<JetStreamError> for StoreError {
     }
 }
 
+/// Whether `e` is a failure that passes with the cluster's changes (a node leaving, a leader
+/// election, a request lost on the way): worth asking again before the failover deadline.
+pub(crate) fn is_transient(e: &StoreError) -> bool {
+    let StoreError::Backend { source, .. } = e else { return false };
+    match source.downcast_ref::<JetStreamError>() {
+        Some(JetStreamError::Request { .. }) => true,
+        Some(JetStreamError::Api { err_code, .. }) => {
+            matches!(*err_code, code::UNAVAILABLE | code::NOT_LEADER)
+        }
+        _ => false,
+    }
+}
+
 /// JetStream's error codes the store acts on.
 pub(crate) mod code {
     /// Wrong last sequence (an expected sequence did not match).
@@ -117,6 +143,8 @@ pub(crate) mod code {
     pub const TOO_MANY_INFLIGHT: u64 = 10210;
     /// The atomic batch is larger than the server takes.
     pub const TOO_LARGE_BATCH: u64 = 10199;
+    /// JetStream temporarily unavailable (a node of the cluster leaving or joining).
+    pub const UNAVAILABLE: u64 = 10008;
     /// The server asked is not the stream's leader (a leader change).
     pub const NOT_LEADER: u64 = 10009;
     /// A duplicate message id with a different payload.

@@ -118,14 +118,17 @@ impl JetStreamStore {
         let subjects = Subjects::new(&options.stream);
         let events = options.stream.clone();
         let side_name = format!("{events}_SIDE");
-        setup::ensure_streams(&api, &events, &side_name, &subjects, &options).await?;
+        setup::ensure_streams(&api, &events, &side_name, &subjects, &options, url).await?;
         let side = Side {
             api: api.clone(),
             stream: side_name,
             subjects: subjects.clone(),
             high: Arc::new(AtomicU64::new(0)),
         };
-        side.put(side::META, side::SENTINEL, &serde_json::json!({}), None).await?.ok();
+        // Written once per store; a store opened without creating writes nothing.
+        if side.get(side::META, side::SENTINEL).await?.is_none() {
+            side.put(side::META, side::SENTINEL, &serde_json::json!({}), None).await?.ok();
+        }
         let keys = keys::keyring(side.clone())?;
         let signal = AppendSignal::default();
         forward_ticks(&client, &subjects, &signal).await?;

@@ -15,6 +15,7 @@ pub struct JetStreamOptions {
     pub(crate) duplicate_window: Duration,
     pub(crate) timeout: Duration,
     pub(crate) failover: Duration,
+    pub(crate) create: bool,
 }
 
 impl Default for JetStreamOptions {
@@ -33,6 +34,7 @@ impl JetStreamOptions {
             duplicate_window: Duration::from_secs(120),
             timeout: Duration::from_secs(5),
             failover: Duration::from_secs(30),
+            create: true,
         }
     }
 
@@ -61,8 +63,22 @@ impl JetStreamOptions {
         self
     }
 
+    /// Whether [`connect`](super::JetStreamStore::connect) creates the streams when they are
+    /// missing (yes by default). `false` opens an existing store as a tool does: a missing
+    /// stream is [`JetStreamError::MissingStream`](super::JetStreamError::MissingStream), and
+    /// connecting writes nothing.
+    pub fn create(mut self, create: bool) -> Self {
+        self.create = create;
+        self
+    }
+
     /// The events' stream name.
     pub fn stream_name(&self) -> &str {
         &self.stream
+    }
+
+    /// The replicas the streams are created with.
+    pub fn replica_count(&self) -> usize {
+        self.replicas
     }
 }

@@ -81,9 +81,10 @@ pub(crate) async fn ensure_streams(
     side: &str,
     subjects: &Subjects,
     options: &JetStreamOptions,
+    url: &str,
 ) -> Result<(), JetStreamError> {
     let config = events_config(events, subjects, options);
-    let found = ensure(api, events, &config).await?;
+    let found = ensure(api, events, &config, options, url).await?;
     let unfit = |problem: &str| JetStreamError::StreamUnfit {
         stream: events.to_owned(),
         problem: problem.to_owned(),
@@ -106,7 +107,7 @@ pub(crate) async fn ensure_streams(
     if limited {
         return Err(unfit("has limits that delete events"));
     }
-    let side_found = ensure(api, side, &side_config(side, subjects, options)).await?;
+    let side_found = ensure(api, side, &side_config(side, subjects, options), options, url).await?;
     if side_found["allow_atomic"] != json!(true) {
         return Err(JetStreamError::StreamUnfit {
             stream: side.to_owned(),
@@ -116,10 +117,20 @@ pub(crate) async fn ensure_streams(
     Ok(())
 }
 
-/// The stream's config as the server keeps it, creating the stream from `config` if missing.
-async fn ensure(api: &Api, name: &str, config: &Value) -> Result<Value, JetStreamError> {
+/// The stream's config as the server keeps it, creating the stream from `config` if missing
+/// (unless the options say not to create).
+async fn ensure(
+    api: &Api,
+    name: &str,
+    config: &Value,
+    options: &JetStreamOptions,
+    url: &str,
+) -> Result<Value, JetStreamError> {
     match api.info(name, None, 0).await {
         Ok(info) => Ok(info["config"].clone()),
+        Err(e) if e.err_code() == Some(STREAM_NOT_FOUND) && !options.create => {
+            Err(JetStreamError::MissingStream { stream: name.to_owned(), url: url.to_owned() })
+        }
         Err(e) if e.err_code() == Some(STREAM_NOT_FOUND) => {
             let created = api.call(&format!("STREAM.CREATE.{name}"), config).await;
             match created {

@@ -1,11 +1,20 @@
 //! The JetStream store against real nats-server processes (>= 2.12, installed by the tests
-//! on first use, see `server/install.rs`): the conformance suite on one server and on a 3-node
-//! cluster, racing appenders, and the stream leader killed mid-append.
+//! on first use, see `es_nats::testing`): the conformance suite on one server and on a 3-node
+//! cluster, racing appenders, the stream leader killed and a follower terminated mid-append,
+//! and OS processes on one hot aggregate and on one leased projection.
 
+#[path = "../../../examples/bank/domain.rs"]
+#[allow(dead_code)]
+mod bank;
 mod conformance;
 mod failover;
+mod follower;
+mod hot;
 mod race;
-mod server;
+mod worker_failover;
+
+/// The servers: `es_nats::testing`, shared with `es`'s tests and the benchmarks.
+use es_nats::testing as server;
 
 use std::sync::OnceLock;
 
@@ -38,11 +47,8 @@ pub fn shared(cluster: bool) -> String {
                     server::Servers::single().await
                 }
             });
-            let url = servers.url();
-            // Kept for the whole process: the servers die with it (SIGKILL on exit is not
-            // guaranteed, so each also gets its own temp dir, and the OS reaps the children).
-            std::mem::forget(servers);
-            url
+            // Kept for the whole process, and killed when it exits.
+            servers.keep_until_exit()
         })
         .join()
         .expect("starting the shared servers")

@@ -1,5 +1,18 @@
-//! Real nats-server processes for the tests: one server, or a 3-node cluster, on free loopback
-//! ports with JetStream in a temporary directory; killed when dropped.
+//! Real nats-server processes for tests and benchmarks (feature `testing`): one server, or a
+//! 3-node cluster, on free loopback ports with JetStream in a temporary directory; killed when
+//! dropped. The binary is nats-server >= 2.12, installed on first use ([`server_binary`]).
+//!
+//! Shared by this crate's tests, `es`'s tests and the benchmarks, so that every one of them
+//! starts servers the same way (one installer, one lock, one config) instead of a copy each.
+//!
+//! ```no_run
+//! # async fn f() {
+//! let mut servers = es_nats::testing::Servers::cluster().await;
+//! let url = servers.url();                       // nats://127.0.0.1:A,nats://127.0.0.1:B,...
+//! servers.node("n2").terminate();                // SIGTERM: a clean shutdown
+//! servers.node("n2").restart().await;            // back, with its files
+//! # }
+//! ```
 
 mod install;
 
@@ -8,7 +21,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use es_nats::async_nats;
+use crate::async_nats;
 
 pub use install::server_binary;
 
@@ -18,6 +31,8 @@ pub struct Node {
     pub name: String,
     /// Its client URL.
     pub url: String,
+    /// `binary|config`, to start it again.
+    spec: String,
     child: Option<Child>,
 }
 
@@ -29,6 +44,35 @@ impl Node {
             let _ = child.wait();
         }
     }
+
+    /// SIGTERM: a clean shutdown (the server tells its peers, a leader hands its streams over);
+    /// waits up to 30 s for the process to end, then kills it.
+    pub fn terminate(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        let pid = child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Whether the process runs (not killed or terminated by these methods).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Starts it again, with its config and files, and waits until it answers.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.child = Some(spawn(&self.spec));
+        wait_ready(&self.url).await;
+    }
 }
 
 impl Drop for Node {
@@ -38,6 +82,8 @@ impl Drop for Node {
 }
 
 /// Servers and their store directory (deleted last).
+///
+/// A cluster's nodes find each other by routes; wait for a stream's leader before timing it.
 pub struct Servers {
     /// The nodes, `n1`, `n2`, `n3` for a cluster.
     pub nodes: Vec<Node>,
@@ -60,6 +106,32 @@ impl Servers {
         self.nodes.iter().map(|n| n.url.clone()).collect::<Vec<_>>().join(",")
     }
 
+    /// Keeps the servers running for the rest of this process, for tests that share them,
+    /// and returns their URL. They are killed when the process exits, however it exits: a
+    /// watchdog shell reads its stdin, a pipe from this process, and at its end SIGKILLs them
+    /// and deletes their directory (a forgotten [`Child`] is not killed by anyone).
+    pub fn keep_until_exit(mut self) -> String {
+        let url = self.url();
+        let pids: Vec<String> =
+            self.nodes.iter().filter_map(|n| n.child.as_ref()).map(|c| c.id().to_string()).collect();
+        let watchdog = Command::new("sh")
+            .args(["-c", r#"read _; kill -9 $2; sleep 1; rm -rf "$1""#, "watchdog"])
+            .arg(self._dir.path())
+            .arg(pids.join(" "))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the watchdog shell");
+        // The pipe's write end stays open in this process until it exits.
+        std::mem::forget(watchdog);
+        for node in &mut self.nodes {
+            std::mem::forget(node.child.take());
+        }
+        std::mem::forget(self);
+        url
+    }
+
     /// The node named `name`.
     pub fn node(&mut self, name: &str) -> &mut Node {
         self.nodes.iter_mut().find(|n| n.name == name).unwrap_or_else(|| panic!("no node {name}"))
@@ -75,8 +147,9 @@ impl Servers {
             let config = config(&name, dir.path(), *client, (n > 1).then_some((i, ports.as_slice())));
             let path = dir.path().join(format!("{name}.conf"));
             std::fs::write(&path, config).expect("write config");
-            let path = format!("{}|{}", binary.display(), path.display());
-            nodes.push(Node { name, url: format!("nats://127.0.0.1:{client}"), child: Some(spawn(&path)) });
+            let spec = format!("{}|{}", binary.display(), path.display());
+            let child = Some(spawn(&spec));
+            nodes.push(Node { name, url: format!("nats://127.0.0.1:{client}"), spec, child });
         }
         let servers = Servers { nodes, _dir: dir };
         for node in &servers.nodes {
