@@ -22,6 +22,7 @@ mod domain {
 }
 mod catch_up;
 mod compile;
+mod decisions;
 mod integrity;
 mod jetstream;
 mod measure;
@@ -52,6 +53,7 @@ const WORKLOADS: &[Workload] = &[
     ("W13 decode_personal", integrity::decode_personal),
     ("W14 load_verified_sqlite", integrity::load_verified),
     ("W15 relay_pg_to_nats", relay::run),
+    ("W16 decisions_pg", decisions::run),
     ("W2 jetstream_seq", jetstream::seq),
     ("W3 jetstream_conc", jetstream::conc),
     ("W4 jetstream_load", jetstream::load),

@@ -45,6 +45,9 @@
 //!   .then((subscribed,))` appends the given events with their tags to a fresh `MemoryStore` and
 //!   runs the command through the real `Decisions` ([`DecisionTest`]); `.when_prepared(command,
 //!   services)` for a command that calls services first.
+//! - [`decision_invariants`]: rules over the states of decisions across streams (e.g. never over
+//!   capacity), checked after every accepted command of random sequences run through the real
+//!   `Decisions` on a `MemoryStore`.
 //! - Schema evolution: [`GivenStored::given_stored`] starts a scenario from records as an older
 //!   program stored them, [`assert_upcasts`] checks one upcast, [`assert_event_registry_ok`]
 //!   runs the registry check in one line.
@@ -61,6 +64,7 @@ mod advance;
 pub mod conformance;
 mod counting;
 mod deadlines;
+pub mod decision_invariants;
 mod decisions;
 mod events;
 mod faulty;

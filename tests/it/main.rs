@@ -16,6 +16,7 @@ mod crash;
 mod deadline_faults;
 mod deadline_processes;
 mod deadlines;
+mod decision_processes;
 mod decisions;
 mod failover;
 mod feed;

@@ -88,7 +88,7 @@ impl<E: EventSet, S: Boundaries> Decisions<E, S> {
         D: Decide<Events = E>,
     {
         let command = metadata.command_id.unwrap_or_else(uuid::Uuid::new_v4);
-        let stream = format!("{}-{command}", E::NAME);
+        let stream = Self::stream_of(command);
         let span = tracing::info_span!(
             "es.decide",
             stream = %stream,
@@ -113,13 +113,7 @@ impl<E: EventSet, S: Boundaries> Decisions<E, S> {
         span: &tracing::Span,
     ) -> Result<Vec<Recorded<E>>, CommandError<D::Error>> {
         if metadata.command_id.is_some() {
-            let earlier = self.store.read_stream(stream, 1, usize::MAX).await?;
-            if !earlier.is_empty() {
-                let mut recorded = Vec::with_capacity(earlier.len());
-                for stored in earlier {
-                    let event = keyed::decode::<E>(self.keys.as_ref(), &stored).await?;
-                    recorded.push(Recorded::of(event, stored));
-                }
+            if let Some(recorded) = self.recorded_before(stream).await? {
                 return Ok(recorded);
             }
         }
@@ -163,6 +157,25 @@ impl<E: EventSet, S: Boundaries> Decisions<E, S> {
             }
         }
         Err(CommandError::Conflict { stream: stream.to_owned(), attempts: self.retry.attempts() })
+    }
+
+    /// What an earlier run of the command whose stream is `stream` recorded, if it ran.
+    async fn recorded_before(&self, stream: &str) -> Result<Option<Vec<Recorded<E>>>, StoreError> {
+        let earlier = self.store.read_stream(stream, 1, usize::MAX).await?;
+        if earlier.is_empty() {
+            return Ok(None);
+        }
+        let mut recorded = Vec::with_capacity(earlier.len());
+        for stored in earlier {
+            let event = keyed::decode::<E>(self.keys.as_ref(), &stored).await?;
+            recorded.push(Recorded::of(event, stored));
+        }
+        Ok(Some(recorded))
+    }
+
+    /// The stream of the command `command`'s events.
+    fn stream_of(command: uuid::Uuid) -> String {
+        format!("{}-{command}", E::NAME)
     }
 
     /// The events as stored: ids derived from the command, personal fields sealed.
@@ -211,8 +224,29 @@ impl<E: EventSet, S: Boundaries, V: Send + Sync + 'static> ServicedDecisions<E, 
         P: PrepareDecision<Services = V>,
         P::Decision: Decide<Events = E>,
     {
+        self.execute_with(command, Metadata::default()).await
+    }
+
+    /// Like [`execute`](Self::execute), recording `metadata` with every event. With
+    /// [`Metadata::command_id`] the command is idempotent, and a command id that already ran
+    /// calls no service: its earlier events are looked up first and returned.
+    pub async fn execute_with<P>(
+        &self,
+        command: P,
+        metadata: Metadata,
+    ) -> Result<Vec<Recorded<E>>, CommandError<<P::Decision as Decide>::Error>>
+    where
+        P: PrepareDecision<Services = V>,
+        P::Decision: Decide<Events = E>,
+    {
+        if let Some(id) = metadata.command_id {
+            let stream = Decisions::<E, S>::stream_of(id);
+            if let Some(recorded) = self.decisions.recorded_before(&stream).await? {
+                return Ok(recorded);
+            }
+        }
         let decision = command.prepare(&self.services).await.map_err(CommandError::Rejected)?;
-        self.decisions.execute(decision).await
+        self.decisions.execute_with(decision, metadata).await
     }
 
     /// The decisions without services, for commands that need none.

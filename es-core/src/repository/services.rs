@@ -8,9 +8,11 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::execute::Prepared;
+use crate::model::{command, keyed};
 use crate::model::{Aggregate, HandlePrepared, Prepare, Recorded};
 use crate::repository::{CommandError, Repository};
-use crate::store::{Metadata, Turns};
+use crate::store::backend;
+use crate::store::{Lend, Metadata, StoreError, Turns};
 
 /// A [`Repository`] of aggregates `A` on the store `S` with the services `V` that their
 /// [`Prepare`] steps call: built by [`Repository::with_services`].
@@ -91,8 +93,10 @@ impl<A: Aggregate, S: Turns, V: Send + Sync + 'static> Serviced<A, S, V> {
         self.execute_with(id, command, Metadata::default()).await
     }
 
-    /// Like [`execute`](Self::execute), recording `metadata` with every event (with
-    /// [`Metadata::command_id`], idempotent as [`Repository::execute_with`] is).
+    /// Like [`execute`](Self::execute), recording `metadata` with every event. With
+    /// [`Metadata::command_id`] it is idempotent as [`Repository::execute_with`] is, and a
+    /// command id that already ran on this aggregate calls no service: its earlier events are
+    /// looked up first (reading the stream) and returned.
     pub async fn execute_with<C>(
         &self,
         id: &str,
@@ -113,6 +117,11 @@ impl<A: Aggregate, S: Turns, V: Send + Sync + 'static> Serviced<A, S, V> {
             recorded = tracing::field::Empty,
         );
         let run = async {
+            if let Some(id) = metadata.command_id {
+                if let Some(recorded) = self.recorded_before(&stream, id).await? {
+                    return Ok(recorded);
+                }
+            }
             let prepared = <A as Prepare<C>>::prepare(&command, &self.services)
                 .instrument(tracing::debug_span!("es.prepare"))
                 .await
@@ -125,6 +134,34 @@ impl<A: Aggregate, S: Turns, V: Send + Sync + 'static> Serviced<A, S, V> {
             span.record("recorded", events.len());
         }
         recorded
+    }
+
+    /// What the command `command` recorded in `stream` if it ran before (its events' ids
+    /// derive from the command's), so that a command id that already ran calls no service.
+    async fn recorded_before(
+        &self,
+        stream: &str,
+        command: uuid::Uuid,
+    ) -> Result<Option<Vec<Recorded<A::Event>>>, StoreError> {
+        let mut found = Vec::new();
+        let store = &self.repository.store;
+        store
+            .visit_stream(stream, 1, usize::MAX, Lend::All, |stored| {
+                if stored.id == command::event_id(command, stream, found.len()) {
+                    found.push(backend::owned(S::BACKEND, stored)?);
+                }
+                Ok(())
+            })
+            .await?;
+        if found.is_empty() {
+            return Ok(None);
+        }
+        let mut recorded = Vec::with_capacity(found.len());
+        for stored in found {
+            let event = keyed::decode::<A::Event>(self.repository.keys.as_ref(), &stored).await?;
+            recorded.push(Recorded::of(event, stored));
+        }
+        Ok(Some(recorded))
     }
 
     /// The repository, for commands that need no services, and loads.

@@ -1,14 +1,15 @@
 //! Services called once per command, outside the conflict retries: for a decision across
 //! streams (`PrepareDecision`) and for an aggregate (`Prepare` + `HandlePrepared` through
 //! `Repository::with_services`). A gate makes two commands read before either appends, so one
-//! of them must meet a conflict and decide again.
+//! of them must meet a conflict and decide again. A command id that already ran calls no
+//! service again.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 
 use es_core::{
-    Aggregate, Apply, CommandError, Decide, Decisions, Event, HandlePrepared, MemoryStore, Prepare,
-    PrepareDecision, Repository,
+    Aggregate, Apply, CommandError, Decide, Decisions, Event, HandlePrepared, MemoryStore, Metadata, Prepare,
+    PrepareDecision, Repository, Uuid,
 };
 use es_testing::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -82,7 +83,7 @@ impl Decide for Checked {
 async fn a_prepared_decision_calls_its_service_once_even_when_it_decides_again() {
     let registry = Arc::new(Registry::default());
     let university = Decisions::<University, _>::new(MemoryStore::new());
-    university.execute(CreateCourse("c1", 5)).await.expect("course");
+    university.execute(CreateCourse::new("c1", 5)).await.expect("course");
     let serviced = Arc::new(university.with_services(Arc::clone(&registry)));
     let gate = Gate::new();
     let racers: Vec<_> = ["ann", "bob"]
@@ -176,4 +177,41 @@ async fn a_prepared_aggregate_command_calls_its_service_once_even_when_it_retrie
     let refused = wallets.execute("w", Withdraw(5_000, Gate::new_open())).await;
     assert!(matches!(refused, Err(CommandError::Rejected(UniError::NotAllowed))), "{refused:?}");
     assert_eq!(wallets.services().calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_prepared_aggregate_command_that_already_ran_calls_no_service() {
+    let wallets =
+        Repository::<Wallet, _>::new(MemoryStore::new()).with_services(Fraud { calls: AtomicUsize::new(0) });
+    let meta = Metadata::default().command_id(Uuid::new_v4());
+    let first = wallets.execute_with("w", Withdraw(10, Gate::new_open()), meta.clone()).await.expect("first");
+    let again = wallets.execute_with("w", Withdraw(10, Gate::new_open()), meta).await.expect("again");
+    assert_eq!(ids(&first), ids(&again), "the retry answers with the first run's events");
+    assert_eq!(wallets.services().calls.load(Ordering::SeqCst), 1, "the retry called no service");
+    assert_eq!(wallets.repository().load("w").await.expect("load").state.withdrawn, 10);
+    // Another command id on the same wallet is a new command: it asks the service.
+    let other = Metadata::default().command_id(Uuid::new_v4());
+    wallets.execute_with("w", Withdraw(5, Gate::new_open()), other).await.expect("another");
+    assert_eq!(wallets.services().calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_prepared_decision_that_already_ran_calls_no_service() {
+    let registry = Arc::new(Registry::default());
+    let university = Decisions::<University, _>::new(MemoryStore::new());
+    university.execute(CreateCourse::new("c1", 5)).await.expect("course");
+    let serviced = university.with_services(Arc::clone(&registry));
+    let meta = Metadata::default().command_id(Uuid::new_v4());
+    let subscribe = || CheckedSubscribe(Subscribe::new("ann", "c1"), Gate::new_open());
+    let first = serviced.execute_with(subscribe(), meta.clone()).await.expect("first");
+    let again = serviced.execute_with(subscribe(), meta).await.expect("again");
+    assert_eq!(ids(&first), ids(&again), "the retry answers with the first run's events");
+    assert_eq!(first.len(), 1);
+    assert_eq!(registry.calls.load(Ordering::SeqCst), 1, "the retry called no service");
+    serviced.execute(subscribe()).await.expect("unnamed: a new command");
+    assert_eq!(registry.calls.load(Ordering::SeqCst), 2);
+}
+
+fn ids<E>(recorded: &[es_core::Recorded<E>]) -> Vec<Uuid> {
+    recorded.iter().map(|r| r.id).collect()
 }
