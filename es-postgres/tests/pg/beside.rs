@@ -187,11 +187,10 @@ fn number(line: &str, prefix: &str) -> Option<u64> {
 /// What readers of the stable schema see, in one query: (version by the table's shape, rows,
 /// total in amounts (version 2 keeps cents)).
 async fn read(store: &PostgresStore, schema: &str) -> Result<(u64, i64, i64), sqlx::Error> {
-    // Not a cached prepared statement: the shape of `SELECT *` changes at the switch.
-    let rows = sqlx::query(&format!("SELECT * FROM {schema}.balances"))
-        .persistent(false)
-        .fetch_all(store.pool())
-        .await?;
+    // The simple query protocol: the shape of `SELECT *` changes at the switch, and even an
+    // unnamed prepared statement parsed just before it fails with "cached plan must not change
+    // result type" when executed just after.
+    let rows = sqlx::raw_sql(&format!("SELECT * FROM {schema}.balances")).fetch_all(store.pool()).await?;
     let version = rows.first().map_or(0, |r| if r.len() == 2 { 1 } else { 2 });
     let mut total = 0;
     for row in &rows {
