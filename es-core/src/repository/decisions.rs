@@ -11,7 +11,8 @@ use crate::model::{command, keyed, Decide, EventEnum, EventSet, PrepareDecision,
 use crate::personal::{Keyring, Privacy};
 use crate::repository::{CommandError, RetryPolicy};
 use crate::store::{
-    AppendCondition, Boundaries, EncodeError, ExpectedVersion, Metadata, NewEvent, Query, StoreError,
+    AppendCondition, Boundaries, EncodeError, ExpectedVersion, LocalQueues, LocalTurn, Metadata, NewEvent,
+    Query, StoreError,
 };
 
 /// Runs decisions whose events are the set `E` (`#[derive(EventSet)]`) on the store `S`.
@@ -21,6 +22,8 @@ use crate::store::{
 /// id again records nothing and returns what the first execution recorded).
 pub struct Decisions<E, S> {
     store: S,
+    /// This process's queues per tag, shared by clones: racers line up after a conflict.
+    queues: Arc<LocalQueues>,
     keys: Option<Keyring>,
     retry: RetryPolicy,
     events: PhantomData<fn() -> E>,
@@ -30,6 +33,7 @@ impl<E, S: Clone> Clone for Decisions<E, S> {
     fn clone(&self) -> Self {
         Decisions {
             store: self.store.clone(),
+            queues: Arc::clone(&self.queues),
             keys: self.keys.clone(),
             retry: self.retry,
             events: PhantomData,
@@ -40,7 +44,13 @@ impl<E, S: Clone> Clone for Decisions<E, S> {
 impl<E: EventSet, S: Boundaries + Privacy> Decisions<E, S> {
     /// Decisions over `store`, sealing and opening personal data with its keyring.
     pub fn new(store: S) -> Self {
-        Decisions { keys: store.keys(), store, retry: RetryPolicy::default(), events: PhantomData }
+        Decisions {
+            keys: store.keys(),
+            store,
+            queues: Arc::default(),
+            retry: RetryPolicy::default(),
+            events: PhantomData,
+        }
     }
 }
 
@@ -120,8 +130,15 @@ impl<E: EventSet, S: Boundaries> Decisions<E, S> {
         let keys = decision.boundary();
         let items = D::States::items(&keys);
         let query = Query::new(items.iter().cloned());
+        // After a conflict, the decisions of this process on the same tags wait in line (one
+        // local queue per tag, taken in a fixed order), so that racers in one process stop
+        // invalidating each other; other processes stay optimistic.
+        let mut in_line = Vec::new();
         for attempt in 1..=self.retry.attempts() {
             if attempt > 1 {
+                if in_line.is_empty() {
+                    in_line = self.line_up(&query).await;
+                }
                 self.retry.wait(attempt - 1).await;
             }
             span.record("attempts", attempt);
@@ -157,6 +174,19 @@ impl<E: EventSet, S: Boundaries> Decisions<E, S> {
             }
         }
         Err(CommandError::Conflict { stream: stream.to_owned(), attempts: self.retry.attempts() })
+    }
+
+    /// This process's turns on the first tag of each of `query`'s items, taken in tag order.
+    async fn line_up(&self, query: &Query) -> Vec<LocalTurn> {
+        let mut tags: Vec<&str> =
+            query.items.iter().filter_map(|i| i.tags.first().map(String::as_str)).collect();
+        tags.sort_unstable();
+        tags.dedup();
+        let mut turns = Vec::with_capacity(tags.len());
+        for tag in tags {
+            turns.push(self.queues.get(tag).wait().await);
+        }
+        turns
     }
 
     /// What an earlier run of the command whose stream is `stream` recorded, if it ran.
