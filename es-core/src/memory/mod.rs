@@ -141,6 +141,7 @@ impl std::fmt::Debug for MemoryStore {
 
 impl Log {
     /// Lends the event at `index` (its position minus one).
+    #[inline]
     fn lend(&self, index: u32) -> EventRef<'_> {
         let slot = &self.slots[index as usize];
         let position = u64::from(index) + 1;

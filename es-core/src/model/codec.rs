@@ -9,6 +9,7 @@
 //! `#[event(personal, renamed_from = "old")]` opens what was sealed under its old key, and an
 //! error never quotes a personal value ([`Redacted`] says where instead).
 
+mod open;
 mod redact;
 
 use serde_json::Value;
@@ -28,6 +29,7 @@ pub fn decode<E: EventEnum>(stored: &StoredEvent) -> Result<E, DecodeError> {
 }
 
 /// Decodes a lent event into the enum `E`, upcasting old versions.
+#[inline]
 pub fn decode_ref<E: EventEnum>(stored: &EventRef<'_>) -> Result<E, DecodeError> {
     E::decode(stored.name, stored.schema_version, stored.payload)
         .map_err(|failure| DecodeError::at(stored, failure))
@@ -57,6 +59,7 @@ impl NewEvent {
 /// at `T`'s version directly, at an older one through the JSON upcasters. What every derived
 /// event's `decode_version` ends in; `renamed` are the former keys of `T`'s personal fields.
 #[doc(hidden)]
+#[inline]
 pub fn decode_version<T: Event>(
     version: u32,
     payload: &str,
@@ -74,6 +77,13 @@ pub fn decode_version<T: Event>(
     if !payload.contains(SEALED) {
         // Plain values of personal fields (stored before they were marked) are not quoted either.
         return redact::from_str::<T>(payload);
+    }
+    // One pass, opening each sealed value where it is met; if anything fails, the JSON value's
+    // path below tells exactly what.
+    if renamed.is_empty() {
+        if let Some(event) = open::from_str::<T>(payload, fields) {
+            return Ok(event);
+        }
     }
     // Only a syntax error can fail here, and serde quotes no value in those.
     let mut value: Value = serde_json::from_str(payload).map_err(DecodeFailure::Payload)?;

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aes_gcm::aead::{Aead, AeadCore, AeadInPlace, KeyInit, OsRng, Payload};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use serde::Serialize;
@@ -20,6 +20,7 @@ use crate::store::{DecodeFailure, EncodeFailure};
 pub const SEALED: &str = "es:sealed";
 
 const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
 
 /// A key ready to use: its cipher, and its short id, kept with each value it sealed (a value
 /// whose key was forgotten, and the subject given a new key since, reads as erased rather
@@ -43,7 +44,27 @@ impl OpenKey {
 
 /// What each sealed value is bound to: moved to another subject or field, it does not open.
 fn aad(subject: &str, field: &str) -> Vec<u8> {
-    [b"es-personal-v1\0".as_slice(), subject.as_bytes(), b"\0", field.as_bytes()].concat()
+    [AAD_HEAD, subject.as_bytes(), b"\0", field.as_bytes()].concat()
+}
+
+const AAD_HEAD: &[u8] = b"es-personal-v1\0";
+
+/// [`aad`], written into `stack` when it fits, else into `heap`.
+fn aad_into<'b>(
+    stack: &'b mut [u8; ON_STACK],
+    heap: &'b mut Vec<u8>,
+    subject: &str,
+    field: &str,
+) -> &'b [u8] {
+    let len = AAD_HEAD.len() + subject.len() + 1 + field.len();
+    let out = buffer(stack, heap, len);
+    let (head, rest) = out.split_at_mut(AAD_HEAD.len());
+    head.copy_from_slice(AAD_HEAD);
+    let (s, rest) = rest.split_at_mut(subject.len());
+    s.copy_from_slice(subject.as_bytes());
+    rest[0] = 0;
+    rest[1..].copy_from_slice(field.as_bytes());
+    out
 }
 
 /// Serializes `event` with each personal field sealed with its subject's key.
@@ -142,9 +163,61 @@ fn open_one(envelope: &Value, names: &[&str], memo: &mut Memo) -> Result<Option<
             .and_then(Value::as_str)
             .ok_or_else(|| DecodeFailure::Sealed(format!("`{field}`: the sealed value has no `{k}`")))
     };
-    let subject = part("s")?;
-    let key_id = part("k")?;
-    let key = match memo {
+    let (subject, key_id) = (part("s")?, part("k")?);
+    let mut scratch = Scratch { memo: memo.take() };
+    let opened = open_parts(
+        &mut scratch,
+        names,
+        subject,
+        key_id,
+        || part("c"),
+        |plain| plain_json(plain, field, subject),
+    );
+    *memo = scratch.memo.take();
+    opened?.transpose()
+}
+
+/// The plain value opened from a sealed one, as JSON.
+fn plain_json(plain: &[u8], field: &str, subject: &str) -> Result<Value, DecodeFailure> {
+    // Serde's message is left out: the text is the plain personal value.
+    serde_json::from_slice(plain).map_err(|_| {
+        DecodeFailure::Sealed(format!("`{field}` of subject `{subject}` opens to text that is not JSON"))
+    })
+}
+
+/// What opening the sealed values of one payload reuses from one value to the next: the key
+/// last looked up (within one payload only: the keyring decides afresh for the next).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    memo: Memo,
+}
+
+/// Bytes that fit here are decoded and decrypted on the stack.
+const ON_STACK: usize = 384;
+
+/// A buffer of `len` bytes: on the stack when it fits, else on the heap.
+fn buffer<'b>(stack: &'b mut [u8; ON_STACK], heap: &'b mut Vec<u8>, len: usize) -> &'b mut [u8] {
+    if len <= ON_STACK {
+        &mut stack[..len]
+    } else {
+        heap.resize(len, 0);
+        heap
+    }
+}
+
+/// Hands `then` the plain JSON text of the value sealed with `subject`'s key `key_id` as
+/// `sealed` (base64 of nonce, ciphertext and tag), decrypted in place; `None` when that key is
+/// gone.
+fn open_parts<'p, R>(
+    scratch: &mut Scratch,
+    names: &[&str],
+    subject: &str,
+    key_id: &str,
+    sealed: impl FnOnce() -> Result<&'p str, DecodeFailure>,
+    then: impl FnOnce(&[u8]) -> R,
+) -> Result<Option<R>, DecodeFailure> {
+    let field = names.first().copied().unwrap_or_default();
+    let key = match &scratch.memo {
         Some((s, id, key)) if s == subject && id == key_id => key.clone(),
         _ => {
             // A value sealed with a key the cache does not hold is looked up again at the
@@ -158,30 +231,67 @@ fn open_one(envelope: &Value, names: &[&str], memo: &mut Memo) -> Result<Option<
                 Some(Lookup::Gone) => None,
                 Some(Lookup::Key(key)) => Some(key),
             };
-            *memo = Some((subject.to_owned(), key_id.to_owned(), key.clone()));
+            scratch.memo = Some((subject.to_owned(), key_id.to_owned(), key.clone()));
             key
         }
     };
     let Some(key) = key else { return Ok(None) };
-    let bytes = BASE64.decode(part("c")?).map_err(|e| DecodeFailure::Sealed(format!("`{field}`: {e}")))?;
-    if bytes.len() < NONCE_LEN {
+    let sealed = sealed()?;
+    let (mut stack, mut heap) = ([0u8; ON_STACK], Vec::new());
+    let bytes = buffer(&mut stack, &mut heap, base64::decoded_len_estimate(sealed.len()));
+    let len = BASE64.decode_slice(sealed, bytes).map_err(|e| {
+        let e = match e {
+            base64::DecodeSliceError::DecodeError(e) => e.to_string(),
+            e => e.to_string(),
+        };
+        DecodeFailure::Sealed(format!("`{field}`: {e}"))
+    })?;
+    if len < NONCE_LEN {
         return Err(DecodeFailure::Sealed(format!("`{field}`: the sealed value is too short")));
     }
-    let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-    let nonce = Nonce::from_slice(nonce);
-    let plain = names
-        .iter()
-        .find_map(|name| key.cipher.decrypt(nonce, Payload { msg: sealed, aad: &aad(subject, name) }).ok())
-        .ok_or_else(|| {
-            DecodeFailure::Sealed(format!(
-                "`{field}` of subject `{subject}` does not authenticate with its key{}",
-                if names.len() > 1 { " under its name or any former one" } else { "" }
-            ))
-        })?;
-    // Serde's message is left out: the text is the plain personal value.
-    serde_json::from_slice(&plain).map(Some).map_err(|_| {
-        DecodeFailure::Sealed(format!("`{field}` of subject `{subject}` opens to text that is not JSON"))
-    })
+    let refused = || {
+        DecodeFailure::Sealed(format!(
+            "`{field}` of subject `{subject}` does not authenticate with its key{}",
+            if names.len() > 1 { " under its name or any former one" } else { "" }
+        ))
+    };
+    let Some(end) = len.checked_sub(TAG_LEN).filter(|end| *end >= NONCE_LEN) else {
+        return Err(refused());
+    };
+    let (nonce, rest) = bytes[..len].split_at_mut(NONCE_LEN);
+    let (sealed, tag) = rest.split_at_mut(end - NONCE_LEN);
+    let (nonce, tag) = (Nonce::from_slice(nonce), Tag::from_slice(tag));
+    let (mut aad_stack, mut aad_heap) = ([0u8; ON_STACK], Vec::new());
+    // A refused attempt leaves the ciphertext as it was (the tag is checked first).
+    for name in names {
+        let aad = aad_into(&mut aad_stack, &mut aad_heap, subject, name);
+        if key.cipher.decrypt_in_place_detached(nonce, aad, sealed, tag).is_ok() {
+            return Ok(Some(then(sealed)));
+        }
+    }
+    Err(refused())
+}
+
+impl Opening<'_> {
+    /// Fresh scratch space for [`open_sealed`](Self::open_sealed), for one payload.
+    pub(crate) fn scratch() -> Scratch {
+        Scratch::default()
+    }
+
+    /// Opens one sealed value of field `field`, given by its envelope's parts (`s`, `k`, `c`),
+    /// without going through a JSON value: hands `then` the plain JSON text (decrypted in place,
+    /// on the stack when small), or answers `None` when the subject's key is gone (the field
+    /// reads as erased).
+    pub(crate) fn open_sealed<R>(
+        scratch: &mut Scratch,
+        field: &str,
+        subject: &str,
+        key_id: &str,
+        sealed: &str,
+        then: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>, DecodeFailure> {
+        open_parts(scratch, &[field], subject, key_id, || Ok(sealed), then)
+    }
 }
 
 /// Whether every personal field (`fields`) of `event` holds its erased value (what it reads as

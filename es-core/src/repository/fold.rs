@@ -70,16 +70,20 @@ pub(super) async fn fold_finding<A: Aggregate>(
                     found.push(crate::store::backend::owned(backend, stored)?);
                 }
             }
-            let event = match codec::decode_ref::<A::Event>(stored).map_err(StoreError::from) {
+            // The error is widened only when there is one: the event moves as it was decoded.
+            let event = match codec::decode_ref::<A::Event>(stored) {
                 Ok(event) => event,
-                Err(e) => match (missing.as_deref_mut(), e.missing_key()) {
-                    (Some(missing), Some(subject)) => {
-                        missing.insert(subject.to_owned());
-                        missing.extend(sealed_subjects(stored.payload));
-                        return Ok(());
+                Err(e) => {
+                    let e = StoreError::from(e);
+                    match (missing.as_deref_mut(), e.missing_key()) {
+                        (Some(missing), Some(subject)) => {
+                            missing.insert(subject.to_owned());
+                            missing.extend(sealed_subjects(stored.payload));
+                            return Ok(());
+                        }
+                        _ => return Err(e),
                     }
-                    _ => return Err(e),
-                },
+                }
             };
             state.apply(&event);
             *version = stored.stream_version;

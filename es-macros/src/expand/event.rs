@@ -78,6 +78,7 @@ pub fn expand(event: &Event) -> TokenStream {
             #personal
             #tags
 
+            #[inline]
             fn decode_version(
                 __es_version: u32,
                 __es_payload: &str,

@@ -64,6 +64,7 @@ pub fn codec<T: ToTokens>(enum_ident: &Ident, generics: &Generics, members: &[Me
                 match self { #(#subject_arms,)* }
             }
 
+            #[inline]
             fn decode(
                 __es_name: &str,
                 __es_version: u32,
