@@ -68,6 +68,7 @@ impl JetStreamStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<Appended, StoreError> {
+        super::names::check(stream)?;
         idempotency::check_batch(stream, &events)?;
         if events.is_empty() {
             let actual = self.last(stream).await?.version;
@@ -121,6 +122,13 @@ impl JetStreamStore {
                     // index write) was lost: look in the stream's recent events.
                     if let Some(acked) = self.recent(stream, expected, last, &ids).await? {
                         return Ok(acked);
+                    }
+                    // An earlier attempt of this very call may still be committing: look again
+                    // until the deadline before calling the ids someone else's.
+                    if tried.is_some() && tokio::time::Instant::now() < deadline {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_millis(500));
+                        continue;
                     }
                     return Err(StoreError::DuplicateEventId {
                         stream: stream.to_owned(),
@@ -282,7 +290,7 @@ impl JetStreamStore {
             }
             Err(e) => match e.err_code() {
                 Some(code::WRONG_LAST_SEQUENCE | code::WRONG_LAST_SEQUENCE_CONSTANT) => Ok(Outcome::Moved),
-                Some(code::DUPLICATE_IN_BATCH | code::DUPLICATE_CONFLICT) => Ok(Outcome::Duplicate),
+                Some(code::DUPLICATE_IN_BATCH) => Ok(Outcome::Duplicate),
                 Some(code::TOO_LARGE_BATCH) => {
                     let limit = e
                         .to_string()
@@ -298,7 +306,13 @@ impl JetStreamStore {
                     .into())
                 }
                 Some(
-                    code::INCOMPLETE_BATCH | code::TOO_MANY_INFLIGHT | code::NOT_LEADER | code::UNAVAILABLE,
+                    code::INCOMPLETE_BATCH
+                    | code::TOO_MANY_INFLIGHT
+                    | code::NOT_LEADER
+                    | code::UNAVAILABLE
+                    // A message with one of these ids is still in flight (an earlier attempt
+                    // that timed out): its outcome is not known yet.
+                    | code::DUPLICATE_IN_FLIGHT,
                 )
                 | None => Ok(Outcome::Unknown(e)),
                 Some(_) => Err(e.into()),

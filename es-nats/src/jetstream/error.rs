@@ -147,6 +147,6 @@ pub(crate) mod code {
     pub const UNAVAILABLE: u64 = 10008;
     /// The server asked is not the stream's leader (a leader change).
     pub const NOT_LEADER: u64 = 10009;
-    /// A duplicate message id with a different payload.
-    pub const DUPLICATE_CONFLICT: u64 = 10158;
+    /// A message with this id is still being processed (in flight), its outcome not known.
+    pub const DUPLICATE_IN_FLIGHT: u64 = 10158;
 }

@@ -84,6 +84,25 @@ impl Subjects {
     }
 }
 
+/// The longest event stream name the store takes, in bytes: its subject token is twice as long
+/// (hex), and a subject must fit the server's 4,096-byte control line with its headers' line.
+pub(crate) const MAX_STREAM_NAME: usize = 1_024;
+
+/// Refuses a stream name the server could not carry in a subject, before any I/O (a longer
+/// control line makes the server drop the shared connection).
+pub(crate) fn check(stream: &str) -> Result<(), es_core::StoreError> {
+    if stream.len() > MAX_STREAM_NAME {
+        return Err(es_core::StoreError::backend(
+            super::BACKEND,
+            format!(
+                "a stream name of {} bytes is longer than the {MAX_STREAM_NAME} bytes a JetStream subject can carry",
+                stream.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,5 +125,11 @@ mod tests {
         let s = Subjects::new("ES");
         assert_eq!(s.stream_of(&s.stream("A-1")).as_deref(), Some("A-1"));
         assert_eq!(s.key_of("c", &s.key("c", "proj")).as_deref(), Some("proj"));
+    }
+
+    #[test]
+    fn a_name_too_long_for_a_subject_is_refused_before_any_io() {
+        assert!(check(&"a".repeat(MAX_STREAM_NAME)).is_ok());
+        assert!(check(&"a".repeat(MAX_STREAM_NAME + 1)).is_err());
     }
 }

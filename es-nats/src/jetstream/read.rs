@@ -187,6 +187,7 @@ impl EventStore for JetStreamStore {
     where
         F: FnMut(&EventRef<'_>) -> Result<(), StoreError> + Send,
     {
+        super::names::check(stream)?;
         self.visit_stream_at(stream, from, limit, visit).await
     }
 

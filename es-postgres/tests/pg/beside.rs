@@ -404,9 +404,9 @@ async fn version_1_of_a_table_projection_does_not_take_the_unversioned_checkpoin
     assert_eq!(at, head.position(), "untouched by version 1");
     // Readers stop below the oldest transaction running anywhere on the server (other tests'),
     // so the new events may show in more than one catch-up.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(20);
     let mut caught = 0;
-    while caught < 1_000 && std::time::Instant::now() < deadline {
+    while caught < 1_000 && Instant::now() < deadline {
         caught += unversioned.catch_up().await.expect("the unversioned runner");
     }
     assert_eq!(caught, 1_000);
