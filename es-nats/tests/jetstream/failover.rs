@@ -111,40 +111,53 @@ async fn killing_the_leader_loses_no_acknowledged_event() {
     }
 }
 
-/// A 50-event append while the leader is killed: all 50 stored, or none.
+/// A 50-event append while the leader is killed, in rounds whose kill lands at different points
+/// of the append (from before it sends anything to about when a clean one is acknowledged,
+/// measured first): each time all 50 stored, or none, and all 50 when acknowledged.
+/// `ES_JS_KILL_ROUNDS` rounds (default 3).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_50_event_append_is_all_or_nothing_when_the_leader_dies() {
+    let rounds: u32 = std::env::var("ES_JS_KILL_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
     let mut servers = Servers::cluster().await;
     let options =
         es_nats::JetStreamOptions::new(crate::fresh_name()).replicas(3).failover(Duration::from_secs(2));
     let store = JetStreamStore::connect(&servers.url(), options).await.expect("connect");
-    store
-        .append("big", ExpectedVersion::NoStream, vec![NewEvent::new("First", 1, serde_json::json!({}))])
-        .await
-        .expect("append");
-    let events: Vec<NewEvent> =
-        (0..50).map(|i| NewEvent::new("Part", 1, serde_json::json!({ "i": i }))).collect();
-    let ids: HashSet<Uuid> = events.iter().map(|e| e.id).collect();
-    let name = leader(&store).await;
-    let append = {
-        let store = store.clone();
-        tokio::spawn(async move { store.append("big", ExpectedVersion::Exact(1), events).await })
-    };
-    servers.node(&name).kill();
-    let outcome = append.await.expect("task");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let stored = loop {
-        match store.read_stream("big", 1, 100).await {
-            Ok(s) => break s,
-            Err(e) => assert!(Instant::now() < deadline, "no reads 30 s after the kill: {e}"),
+    let fifty =
+        || (0..50).map(|i| NewEvent::new("Part", 1, serde_json::json!({ "i": i }))).collect::<Vec<_>>();
+    let clean = Instant::now();
+    store.append("clean", ExpectedVersion::NoStream, fifty()).await.expect("a clean 50-event append");
+    let span = clean.elapsed();
+    for round in 0..rounds {
+        let stream = format!("big-{round}");
+        let events = fifty();
+        let ids: HashSet<Uuid> = events.iter().map(|e| e.id).collect();
+        let name = leader(&store).await;
+        let append = {
+            let (store, stream) = (store.clone(), stream.clone());
+            tokio::spawn(async move { store.append(&stream, ExpectedVersion::NoStream, events).await })
+        };
+        tokio::time::sleep(span * round / rounds.max(1)).await;
+        servers.node(&name).kill();
+        let outcome = append.await.expect("task");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let stored = loop {
+            match store.read_stream(&stream, 1, 100).await {
+                Ok(s) => break s,
+                Err(e) => assert!(Instant::now() < deadline, "no reads 30 s after the kill: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let ours = stored.iter().filter(|e| ids.contains(&e.id)).count();
+        assert!(ours == 0 || ours == 50, "round {round}: {ours} of the 50 events are stored");
+        if outcome.is_ok() {
+            assert_eq!(ours, 50, "round {round}: an acknowledged append is stored whole");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let ours = stored.iter().filter(|e| ids.contains(&e.id)).count();
-    assert!(ours == 0 || ours == 50, "{ours} of the 50 events are stored");
-    if outcome.is_ok() {
-        assert_eq!(ours, 50, "an acknowledged append is stored whole");
+        eprintln!(
+            "round {round}: killed {:?} into an append that takes {span:?} clean: {:?}; stored {ours} of 50",
+            span * round / rounds.max(1),
+            outcome.map(|a| a.stream_version)
+        );
+        servers.node(&name).restart().await;
     }
-    eprintln!("append outcome: {:?}; stored {ours} of 50", outcome.map(|a| a.stream_version));
     store.destroy().await.ok();
 }
