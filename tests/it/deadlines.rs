@@ -9,6 +9,7 @@ use es_core::consume::{
     pending_deadlines, Deadline, DeadlineCancelled, DeadlineScheduled, Deadlines, ScheduleError,
     ScheduledCommand, Tick,
 };
+use es_core::inspect::Inspect;
 use es_core::personal::Privacy;
 use es_core::{
     Aggregate, AppendWatch, Appended, Apply, Checkpoint, CheckpointStore, Cursor, DeadLetters, Event,
@@ -187,31 +188,44 @@ fn router<S: Privacy + Turns + CheckpointStore>(store: &S, clock: &VirtualClock)
         .route::<RemindCustomer>(Repository::<ShoppingCart, _>::new(store.clone()))
 }
 
+/// Waits until every committed event can be read in the global order: PostgreSQL's readers stop
+/// below the oldest transaction open anywhere on the server (other tests'), so a router may not
+/// see an event the moment its append returns.
+async fn settle<S: EventStore + Inspect>(store: &S) {
+    let names = store.event_names().await.expect("count the events");
+    let total: u64 = names.iter().map(|n| n.events).sum();
+    es_testing::conformance::read_all_settled(store, total as usize).await;
+}
+
 async fn cart<S: Privacy + Turns>(store: &S, id: &str) -> ShoppingCart {
     Repository::<ShoppingCart, _>::new(store.clone()).load(id).await.expect("load").state
 }
 
 /// Fires at the due time and not a millisecond before; then never again.
-async fn fires_when_due<S: Privacy + Turns + CheckpointStore>(store: S) {
+async fn fires_when_due<S: Privacy + Turns + CheckpointStore + Inspect>(store: S) {
     let carts = Repository::<ShoppingCart, _>::new(store.clone());
     carts.execute("c1", OpenCart { id: "c1".into() }).await.expect("open");
     let clock = VirtualClock::new();
     let mut deadlines = router(&store, &clock);
+    settle(&store).await;
     assert_eq!(deadlines.tick().await.expect("tick"), Tick::Fired(vec![]));
     let due = deadlines.pending().next().expect("one pending").due();
     let opened = store.read_stream("ShoppingCart-c1", 1, 10).await.expect("read")[1].recorded_at;
     assert!(due >= opened + DAY, "due {due:?} is a day after the schedule was recorded {opened:?}");
 
     clock.set(due - Duration::from_millis(1));
+    settle(&store).await;
     assert_eq!(deadlines.tick().await.expect("tick"), Tick::Fired(vec![]), "fired early");
     assert_eq!(cart(&store, "c1").await.cancelled, 0);
 
     clock.set(due);
+    settle(&store).await;
     let tick = deadlines.tick().await.expect("tick");
     assert_eq!(fired::<CancelCart>(&tick), vec![("c1".to_owned(), CancelCart)]);
     assert_eq!(cart(&store, "c1").await.cancelled, 1);
 
     clock.advance(DAY);
+    settle(&store).await;
     assert_eq!(deadlines.tick().await.expect("tick"), Tick::Fired(vec![]), "fired twice");
     assert_eq!(deadlines.pending_count(), 0);
     assert!(pending_deadlines(&store).await.expect("list").is_empty());
@@ -219,17 +233,19 @@ async fn fires_when_due<S: Privacy + Turns + CheckpointStore>(store: S) {
 }
 
 /// A confirmed cart's cancellation never fires; another cart's does, in the same tick.
-async fn cancelled_never_fires<S: Privacy + Turns + CheckpointStore>(store: S) {
+async fn cancelled_never_fires<S: Privacy + Turns + CheckpointStore + Inspect>(store: S) {
     let carts = Repository::<ShoppingCart, _>::new(store.clone());
     let clock = VirtualClock::new();
     let mut deadlines = router(&store, &clock);
     carts.execute("kept", OpenCart { id: "kept".into() }).await.expect("open");
+    settle(&store).await;
     deadlines.tick().await.expect("the schedule is pending before it is cancelled");
     carts.execute("kept", ConfirmCart { id: "kept".into() }).await.expect("confirm");
     carts.execute("lost", OpenCart { id: "lost".into() }).await.expect("open");
     let listed = pending_deadlines(&store).await.expect("list");
     assert_eq!(listed.iter().map(|p| p.target.as_str()).collect::<Vec<_>>(), ["lost"]);
     clock.advance(DAY * 2);
+    settle(&store).await;
     let tick = deadlines.tick().await.expect("tick");
     assert_eq!(fired::<CancelCart>(&tick), vec![("lost".to_owned(), CancelCart)]);
     assert_eq!((cart(&store, "kept").await.cancelled, cart(&store, "lost").await.cancelled), (0, 1));
@@ -307,7 +323,7 @@ impl<S: CheckpointStore> CheckpointStore for DiesBeforeFiredMark<S> {
 
 /// The command runs, the record of its firing is lost, a new router fires it again: the cart
 /// is cancelled once.
-async fn a_refire_records_nothing<S: Privacy + Turns + CheckpointStore>(store: S) {
+async fn a_refire_records_nothing<S: Privacy + Turns + CheckpointStore + Inspect>(store: S) {
     let carts = Repository::<ShoppingCart, _>::new(store.clone());
     carts.execute("c9", OpenCart { id: "c9".into() }).await.expect("open");
     let clock = VirtualClock::new();
@@ -315,11 +331,13 @@ async fn a_refire_records_nothing<S: Privacy + Turns + CheckpointStore>(store: S
     let mut dying = Deadlines::new("deadlines", DiesBeforeFiredMark(store.clone()))
         .clock(clock.clone())
         .route::<CancelCart>(carts.clone());
+    settle(&store).await;
     assert!(dying.tick().await.is_err(), "the firing's record is lost");
     assert_eq!(cart(&store, "c9").await.cancelled, 1, "the command ran");
     assert_eq!(pending_deadlines(&store).await.expect("list").len(), 1, "not recorded as fired");
 
     let mut deadlines = router(&store, &clock);
+    settle(&store).await;
     let tick = deadlines.tick().await.expect("tick");
     let Tick::Fired(firings) = &tick else { panic!("no lease to stand by for") };
     assert_eq!(firings.len(), 1, "fired again");
@@ -330,7 +348,7 @@ async fn a_refire_records_nothing<S: Privacy + Turns + CheckpointStore>(store: S
 
 /// A reaction schedules a reminder; the runner dies before its checkpoint, the event is
 /// redelivered, and the reminder is stored (and fires) once.
-async fn a_reaction_schedules_once<S: Privacy + Turns + CheckpointStore + DeadLetters>(store: S) {
+async fn a_reaction_schedules_once<S: Privacy + Turns + CheckpointStore + DeadLetters + Inspect>(store: S) {
     let carts = Repository::<ShoppingCart, _>::new(store.clone());
     for id in ["r1", "r2"] {
         carts.execute(id, OpenCart { id: id.into() }).await.expect("open");
@@ -356,6 +374,7 @@ async fn a_reaction_schedules_once<S: Privacy + Turns + CheckpointStore + DeadLe
 
     let clock = VirtualClock::new();
     clock.advance(Duration::from_secs(3601));
+    settle(&store).await;
     let tick = router(&store, &clock).tick().await.expect("tick");
     assert_eq!(fired::<RemindCustomer>(&tick).len(), 2);
     assert_eq!((cart(&store, "r1").await.reminded, cart(&store, "r2").await.reminded), (1, 1));
@@ -372,7 +391,7 @@ async fn scheduled_by_a_reaction_in_a_test() {
     assert_eq!(scheduled, vec![es_core::consume::deadline::Scheduling::Scheduled(expected)]);
 }
 
-async fn all<S: Privacy + Turns + CheckpointStore + DeadLetters>(fresh: impl Fn() -> S) {
+async fn all<S: Privacy + Turns + CheckpointStore + DeadLetters + Inspect>(fresh: impl Fn() -> S) {
     fires_when_due(fresh()).await;
     cancelled_never_fires(fresh()).await;
     a_refire_records_nothing(fresh()).await;
