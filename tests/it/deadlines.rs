@@ -356,8 +356,10 @@ async fn a_reaction_schedules_once<S: Privacy + Turns + CheckpointStore + DeadLe
     let mut crashing = ReactorRunner::start("reminders", Reminders, CrashBeforeCheckpoint(store.clone()))
         .await
         .expect("start");
+    settle(&store).await;
     assert!(crashing.catch_up().await.is_err(), "dies before its checkpoint");
     let mut runner = ReactorRunner::start("reminders", Reminders, store.clone()).await.expect("start");
+    settle(&store).await;
     // The carts' four events, and the two reminders the first runner stored before it died.
     assert_eq!(runner.catch_up().await.expect("redelivered"), 6);
     let stored = store.read_stream("Schedules-reminders", 1, 100).await.expect("read");
