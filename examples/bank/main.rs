@@ -6,8 +6,8 @@
 //! cargo run --example bank                          # SQLite file ./bank.db (run it twice)
 //! cargo run --example bank -- --memory              # in memory
 //! cargo run --example bank -- --postgres URL        # PostgreSQL, schema es_bank
-//! cargo run --example bank -- nats://127.0.0.1:4222  # NATS JetStream (nats-server >= 2.12 -js)
-//! cargo run --example bank -- 'nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224?replicas=3'
+//! cargo run --example bank -- nats://127.0.0.1:4231  # NATS JetStream (nats-server >= 2.12 -js; deploy/nats-cluster)
+//! cargo run --example bank -- 'nats://127.0.0.1:4231,nats://127.0.0.1:4232,nats://127.0.0.1:4233?replicas=3'
 //! ```
 //!
 //! On JetStream the events are in the stream `ES_BANK` (`?stream=NAME` for another), replicated
