@@ -8,7 +8,7 @@ use crate::model::codec;
 use crate::model::EventEnum;
 use crate::store::DecodeError;
 use crate::store::Metadata;
-use crate::store::StoredEvent;
+use crate::store::{AppendedEvent, StoredEvent};
 
 /// A typed event together with its stream, version, global position, id and metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,5 +46,30 @@ impl<E: EventEnum> Recorded<E> {
             metadata: stored.metadata,
             recorded_at: stored.recorded_at,
         }
+    }
+}
+
+impl<E> Recorded<E> {
+    /// The events just appended to `stream` with `metadata`, each with where and when the store
+    /// put it (`appended`, in the same order).
+    pub(crate) fn appended(
+        events: Vec<E>,
+        appended: Vec<AppendedEvent>,
+        stream: &str,
+        metadata: &Metadata,
+    ) -> Vec<Self> {
+        events
+            .into_iter()
+            .zip(appended)
+            .map(|(event, at)| Recorded {
+                event,
+                id: at.id,
+                stream: stream.to_owned(),
+                stream_version: at.stream_version,
+                position: at.position,
+                metadata: metadata.clone(),
+                recorded_at: at.recorded_at,
+            })
+            .collect()
     }
 }

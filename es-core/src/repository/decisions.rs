@@ -154,21 +154,7 @@ impl<E: EventSet, S: Boundaries> Decisions<E, S> {
             let new_events = self.encode(&events, stream, command, &metadata).await?;
             let condition = AppendCondition { query: query.clone(), seen };
             match self.store.append_if(stream, ExpectedVersion::NoStream, new_events, &condition).await {
-                Ok(appended) => {
-                    return Ok(events
-                        .into_iter()
-                        .zip(appended.events)
-                        .map(|(event, at)| Recorded {
-                            event,
-                            id: at.id,
-                            stream: stream.to_owned(),
-                            stream_version: at.stream_version,
-                            position: at.position,
-                            metadata: metadata.clone(),
-                            recorded_at: at.recorded_at,
-                        })
-                        .collect())
-                }
+                Ok(appended) => return Ok(Recorded::appended(events, appended.events, stream, &metadata)),
                 Err(StoreError::BoundaryConflict { .. }) => continue,
                 Err(other) => return Err(other.into()),
             }

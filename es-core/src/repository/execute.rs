@@ -375,21 +375,6 @@ impl<A: Aggregate, S: Turns> Repository<A, S> {
             seen.extend(subjects);
             (state, appended.stream_version, seen)
         });
-        Ok(Cycle::Recorded(
-            events
-                .into_iter()
-                .zip(appended.events)
-                .map(|(event, at)| Recorded {
-                    event,
-                    id: at.id,
-                    stream: stream.to_owned(),
-                    stream_version: at.stream_version,
-                    position: at.position,
-                    metadata: metadata.clone(),
-                    recorded_at: at.recorded_at,
-                })
-                .collect(),
-            snapshot,
-        ))
+        Ok(Cycle::Recorded(Recorded::appended(events, appended.events, stream, metadata), snapshot))
     }
 }
