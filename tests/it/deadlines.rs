@@ -228,6 +228,7 @@ async fn fires_when_due<S: Privacy + Turns + CheckpointStore + Inspect>(store: S
     settle(&store).await;
     assert_eq!(deadlines.tick().await.expect("tick"), Tick::Fired(vec![]), "fired twice");
     assert_eq!(deadlines.pending_count(), 0);
+    settle(&store).await;
     assert!(pending_deadlines(&store).await.expect("list").is_empty());
     assert_eq!(cart(&store, "c1").await.cancelled, 1);
 }
@@ -242,6 +243,7 @@ async fn cancelled_never_fires<S: Privacy + Turns + CheckpointStore + Inspect>(s
     deadlines.tick().await.expect("the schedule is pending before it is cancelled");
     carts.execute("kept", ConfirmCart { id: "kept".into() }).await.expect("confirm");
     carts.execute("lost", OpenCart { id: "lost".into() }).await.expect("open");
+    settle(&store).await;
     let listed = pending_deadlines(&store).await.expect("list");
     assert_eq!(listed.iter().map(|p| p.target.as_str()).collect::<Vec<_>>(), ["lost"]);
     clock.advance(DAY * 2);
@@ -334,6 +336,7 @@ async fn a_refire_records_nothing<S: Privacy + Turns + CheckpointStore + Inspect
     settle(&store).await;
     assert!(dying.tick().await.is_err(), "the firing's record is lost");
     assert_eq!(cart(&store, "c9").await.cancelled, 1, "the command ran");
+    settle(&store).await;
     assert_eq!(pending_deadlines(&store).await.expect("list").len(), 1, "not recorded as fired");
 
     let mut deadlines = router(&store, &clock);
@@ -343,6 +346,7 @@ async fn a_refire_records_nothing<S: Privacy + Turns + CheckpointStore + Inspect
     assert_eq!(firings.len(), 1, "fired again");
     assert_eq!(firings[0].outcome, es_core::consume::deadline::Outcome::Executed { events: 1 });
     assert_eq!(cart(&store, "c9").await.cancelled, 1, "the refire recorded nothing new");
+    settle(&store).await;
     assert!(pending_deadlines(&store).await.expect("list").is_empty());
 }
 
@@ -364,6 +368,7 @@ async fn a_reaction_schedules_once<S: Privacy + Turns + CheckpointStore + DeadLe
     assert_eq!(runner.catch_up().await.expect("redelivered"), 6);
     let stored = store.read_stream("Schedules-reminders", 1, 100).await.expect("read");
     assert_eq!(stored.len(), 2, "one reminder per cart, stored once: {stored:?}");
+    settle(&store).await;
     let mut reminders: Vec<_> = pending_deadlines(&store)
         .await
         .expect("list")
